@@ -1,0 +1,12 @@
+"""The one daily partitions definition shared by every daily asset.
+
+Partition key = the interaction's local business date in ``CX_BUSINESS_TZ`` (default UTC).
+"""
+
+from dagster import DailyPartitionsDefinition
+
+from cx_platform.lib.settings import business_tz, partitions_start
+
+BUSINESS_TZ = business_tz()
+
+daily_partitions = DailyPartitionsDefinition(start_date=partitions_start(), timezone=BUSINESS_TZ)

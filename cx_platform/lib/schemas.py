@@ -1,0 +1,124 @@
+"""Declared schemas of every lake table.
+
+Every partition of a table is written with exactly this schema, even when it holds no rows, so that
+readers (polars, DuckDB, Spark) never see drift between partitions. Timestamps are UTC microseconds.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+UTC_TS = pl.Datetime("us", "UTC")
+
+CHANNELS = ("chat", "email", "phone", "social", "web", "sms", "other")
+# kind separates what counts as a customer contact from survey answers and ghost records.
+KINDS = ("contact", "survey", "ghost")
+
+INTERACTIONS = pl.Schema(
+    {
+        "interaction_id": pl.String,  # unique, source-prefixed
+        "source": pl.String,
+        "kind": pl.String,  # contact | survey | ghost
+        "brand": pl.String,
+        "channel": pl.String,
+        "customer_id": pl.String,  # pseudonymous key; null when the source cannot identify the customer
+        "agent_id": pl.String,
+        "queue": pl.String,
+        "source_reason": pl.String,  # the source's own contact-reason label, when it has one
+        "created_at": UTC_TS,
+        "first_response_at": UTC_TS,
+        "resolved_at": UTC_TS,
+        "status": pl.String,  # resolved | open | pending | abandoned | ...
+        "resolved": pl.Boolean,
+        "handled_by_bot": pl.Boolean,
+        "handed_off_to_human": pl.Boolean,
+        "answered": pl.Boolean,  # voice: reached an agent
+        "abandoned": pl.Boolean,
+        "wait_seconds": pl.Float64,
+        "handle_seconds": pl.Float64,
+        "reopened": pl.Boolean,
+        "csat_score": pl.Int8,  # 1-5 survey answer
+        "nps_score": pl.Int8,  # 0-10 survey answer
+        "n_messages": pl.Int32,
+        "transcript": pl.String,  # PII-redacted text, turns joined in order
+        "quality_flags": pl.String,  # comma-separated flags (e.g. resolved_before_first_response)
+        "source_file": pl.String,
+        "source_record": pl.Int64,  # 1-based record number in source_file (first record of a thread)
+        "business_date": pl.Date,  # local business date of created_at: the partition key
+    }
+)
+
+QUARANTINE = pl.Schema(
+    {
+        "source": pl.String,
+        "source_file": pl.String,
+        "source_record": pl.Int64,
+        "reason": pl.String,
+        "raw": pl.String,  # the offending record, redacted, truncated to 2,000 characters
+    }
+)
+
+CUSTOMERS = pl.Schema(
+    {
+        "customer_id": pl.String,
+        "source": pl.String,
+        "tenure_months": pl.Int32,
+        "contract": pl.String,
+        "payment_method": pl.String,
+        "internet_service": pl.String,
+        "monthly_revenue": pl.Float64,
+        "total_revenue": pl.Float64,
+        "churned": pl.Boolean,
+        "acquisition_channel": pl.String,
+        "source_file": pl.String,
+        "source_record": pl.Int64,
+    }
+)
+
+EMBEDDING_DIM = 384
+
+TRANSCRIPT_EMBEDDINGS = pl.Schema(
+    {
+        "interaction_id": pl.String,
+        "text_hash": pl.String,
+        "model_id": pl.String,
+        "n_tokens": pl.Int32,
+        "truncated": pl.Boolean,
+        "status": pl.String,  # ok | empty
+        "embedding": pl.Array(pl.Float32, EMBEDDING_DIM),
+        "business_date": pl.Date,
+    }
+)
+
+INTERACTION_LABELS = pl.Schema(
+    {
+        "interaction_id": pl.String,
+        "source": pl.String,
+        "contact_reason": pl.String,
+        "contact_reason_score": pl.Float32,  # cosine similarity to the winning label prototype
+        "is_sales": pl.Boolean,
+        "semantic_csat": pl.Float32,  # predicted 1-5 (expected value of the class probabilities)
+        "sentiment": pl.Float32,  # -1..1, (semantic_csat - 3) / 2
+        "language": pl.String,
+        "status": pl.String,  # ok | no_text | empty
+        "model_id": pl.String,
+        "business_date": pl.Date,
+    }
+)
+
+
+def empty(schema: pl.Schema) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def conform(df: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """Select and cast ``df`` to ``schema``: missing columns become nulls, extra columns are an error."""
+    extra = set(df.columns) - set(schema.names())
+    if extra:
+        raise ValueError(f"columns not in the declared schema: {sorted(extra)}")
+    return df.select(
+        [
+            (pl.col(name) if name in df.columns else pl.lit(None)).cast(dtype, strict=True).alias(name)
+            for name, dtype in schema.items()
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Source adapters: one module per export format. See ``base.py`` for the contract."""
