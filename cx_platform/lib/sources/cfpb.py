@@ -1,0 +1,263 @@
+"""CFPB Consumer Complaint Database exports (the public 18-column CSV schema).
+
+One record is one complaint. The files come in more than one flavour (see the source's SOURCE.md):
+
+* junk lines before the header (an unzip log), so the header is found by its content;
+* ISO dates (``2019-09-24``) or US dates with a two-digit year (``03/22/23``);
+* empty values written as nothing, ``""``, the literal ``None`` or ``N/A``;
+* LF or CRLF between records and bare LF inside quoted multi-line narratives.
+
+``Date received`` is a calendar date without a time: ``created_at`` is midnight of that date in the
+business time zone, as UTC, so that the business date equals the date the CFPB gives.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from cx_platform.lib import schemas
+from cx_platform.lib.redact import redact_text
+from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, file_label, with_business_date
+
+SOURCE = "cfpb_complaints"  # the landing folder name
+ID_PREFIX = "cfpb"
+FILE_PATTERNS = ("*.csv",)
+
+REQUIRED = ("Date received", "Complaint ID")
+# How many lines to look through for the header before giving up on a file.
+MAX_PREAMBLE_LINES = 50
+
+EMPTY_VALUES = {"", "none", "n/a"}
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%y", "%m/%d/%Y", "%Y/%m/%d")
+
+CHANNELS = {
+    "web": "web",
+    "email": "email",
+    "phone": "phone",
+    "referral": "other",
+    "postal mail": "other",
+    "fax": "other",
+}
+
+# The CFPB renamed products over time; map the legacy and current names to one label per product.
+# Names not listed here are kept as they are.
+MONEY_TRANSFER = "Money transfer, virtual currency, or money service"
+PRODUCTS = {
+    "Credit reporting": "Credit reporting",
+    "Credit reporting, credit repair services, or other personal consumer reports": "Credit reporting",
+    "Credit reporting or other personal consumer reports": "Credit reporting",
+    "Payday loan": "Payday loan, title loan, or personal loan",
+    "Payday loan, title loan, or personal loan": "Payday loan, title loan, or personal loan",
+    "Payday loan, title loan, personal loan, or advance loan": "Payday loan, title loan, or personal loan",
+    "Credit card": "Credit card or prepaid card",
+    "Prepaid card": "Credit card or prepaid card",
+    "Credit card or prepaid card": "Credit card or prepaid card",
+    "Bank account or service": "Checking or savings account",
+    "Checking or savings account": "Checking or savings account",
+    "Money transfers": MONEY_TRANSFER,
+    "Virtual currency": MONEY_TRANSFER,
+    MONEY_TRANSFER: MONEY_TRANSFER,
+}
+
+
+def _clean(value: str | None) -> str | None:
+    """A field's value, or None for the empty markers the exports use."""
+    if value is None:
+        return None
+    value = value.strip()
+    return None if value.lower() in EMPTY_VALUES else value
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _midnight_utc(day: date, tz: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(timezone.utc)
+
+
+def _status(response: str | None) -> tuple[str | None, bool | None]:
+    """(status, resolved) from ``Company response to consumer``."""
+    if response is None:
+        return None, None
+    response = response.lower()
+    if response == "in progress":
+        return "open", False
+    if response.startswith("closed"):
+        return "resolved", True
+    if response == "untimely response":
+        return "untimely", False
+    return response, None
+
+
+class Rejected(ValueError):
+    """A record that goes to the quarantine; the message is the reason."""
+
+
+def _raw(fields: list[str]) -> str:
+    """A parsed record written back as one CSV line, for the quarantine."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(fields)
+    return out.getvalue()
+
+
+def _find_header(handle: TextIO, path: Path) -> list[str] | None:
+    """Read past any preamble up to and including the header line; return the header's names.
+
+    None for a file with nothing but blank lines; an error when there is text but no header.
+    """
+    blank = True
+    for _ in range(MAX_PREAMBLE_LINES):
+        line = handle.readline()
+        if not line:
+            if blank:
+                return None
+            break
+        blank = blank and not line.strip()
+        names = [name.strip().lstrip("\ufeff") for name in next(csv.reader([line]), [])]
+        if all(name in names for name in REQUIRED):
+            return names
+    raise ValueError(
+        f"{path}: no CFPB header (with {', '.join(REQUIRED)}) in the first {MAX_PREAMBLE_LINES} lines"
+    )
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, str | None] | None, list[str], str | None]]:
+    """(record number, values by column or None, raw fields, parse error) for each data record of ``path``.
+
+    Values are cleaned (see ``_clean``); a record whose field count differs from the header's has no
+    values and comes with the error. Blank lines are not records.
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = _find_header(handle, path)
+        if header is None:
+            return
+        reader = csv.reader(handle)
+        record = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                record += 1
+                yield record, None, [], f"csv parse error: {err}"
+                continue
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            record += 1
+            if len(fields) != len(header):
+                yield record, None, fields, f"wrong field count: {len(fields)}, expected {len(header)}"
+            else:
+                yield record, {name: _clean(value) for name, value in zip(header, fields)}, fields, None
+
+
+def _interaction(values: dict[str, str | None], tz: ZoneInfo) -> dict:
+    """One complaint in the canonical shape (without lineage); raises Rejected."""
+    complaint_id = values.get("Complaint ID")
+    if complaint_id is None:
+        raise Rejected("missing Complaint ID")
+    if not complaint_id.isdigit():
+        raise Rejected(f"non-numeric Complaint ID: {complaint_id!r}")
+    received = _parse_date(values.get("Date received"))
+    if received is None:
+        raise Rejected(f"unparseable Date received: {values.get('Date received')!r}")
+
+    sent = _parse_date(values.get("Date sent to company"))
+    flags = []
+    if sent is not None and sent < received:
+        flags.append("sent_before_received")
+    if sent is None and values.get("Date sent to company") is not None:
+        flags.append("unparseable_date_sent")
+    narrative = values.get("Consumer complaint narrative")
+    status, resolved = _status(values.get("Company response to consumer"))
+    via = values.get("Submitted via")
+    product = values.get("Product")
+    return {
+        "interaction_id": f"{ID_PREFIX}:{complaint_id}",
+        "source": SOURCE,
+        "kind": "contact",
+        "brand": values.get("Company"),
+        "channel": CHANNELS.get(via.lower(), "other") if via else "other",
+        "queue": product,
+        "source_reason": PRODUCTS.get(product, product) if product else None,
+        "created_at": _midnight_utc(received, tz),
+        "first_response_at": _midnight_utc(sent, tz) if sent else None,
+        "status": status,
+        "resolved": resolved,
+        "n_messages": 1 if narrative else 0,
+        "transcript": redact_text(narrative),
+        "quality_flags": ",".join(flags) or None,
+    }
+
+
+_FRAME_SCHEMA = {
+    name: schemas.INTERACTIONS[name]
+    for name in (
+        "interaction_id",
+        "source",
+        "kind",
+        "brand",
+        "channel",
+        "queue",
+        "source_reason",
+        "created_at",
+        "first_response_at",
+        "status",
+        "resolved",
+        "n_messages",
+        "transcript",
+        "quality_flags",
+        "source_file",
+        "source_record",
+    )
+}
+
+
+def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
+    tz = ZoneInfo(business_tz)
+    quarantine = QuarantineLog(SOURCE)
+    seen: set[str] = set()
+    rows: list[dict] = []
+    records_read = 0
+    paths = [Path(f) for f in files]
+    for path in paths:  # in the order given: on a duplicate id the earlier file wins
+        label = file_label(path)
+        for record, values, fields, error in _records(path):
+            records_read += 1
+            try:
+                if error:
+                    raise Rejected(error)
+                row = _interaction(values, tz)
+                if row["interaction_id"] in seen:
+                    raise Rejected("duplicate id")
+            except Rejected as rejected:
+                quarantine.add(label, record, str(rejected), _raw(fields))
+                continue
+            seen.add(row["interaction_id"])
+            rows.append({**row, "source_file": label, "source_record": record})
+    frame = pl.DataFrame(rows, schema=_FRAME_SCHEMA)
+    accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
+    return AdapterResult(
+        source=SOURCE,
+        records_read=records_read,
+        records_accepted=accepted.height,
+        accepted=accepted,
+        quarantine=quarantine.frame(),
+        files=[file_label(path) for path in paths],
+    )

@@ -1,0 +1,217 @@
+"""NPS survey verbatims: one CSV row per survey answer (0-10 score and a free-text comment).
+
+Columns: ``CUSTOMER_RESPONSE_DATE`` (``DD/MM/YYYY HH:MM``, day first, UK local time), ``SURVEY_SUB_TYPE``
+(journey stage), ``NPS_RATING`` (Promoter / Passive / Detractor), ``NPS_SCORE``, ``text``, ``Qtr``.
+
+The file has no ids, so a record is identified by its file and record number:
+``nps:<file stem>:<record>``. A missing score is kept (null ``nps_score``); a score that is not an
+integer from 0 to 10 is quarantined, never clipped. The company name is masked in the data, so
+``brand`` is the literal ``company``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from cx_platform.lib import schemas
+from cx_platform.lib.redact import redact_text
+from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, file_label, with_business_date
+
+SOURCE = "nps_verbatims"  # the landing folder name
+ID_PREFIX = "nps"
+FILE_PATTERNS = ("*.csv",)
+
+SOURCE_TZ = ZoneInfo("Europe/London")  # response times are UK wall-clock times
+DATE_FORMAT = "%d/%m/%Y %H:%M"
+REQUIRED = ("CUSTOMER_RESPONSE_DATE", "NPS_SCORE", "text")
+MAX_PREAMBLE_LINES = 50
+
+# NPS classes by score, to cross-check the file's own NPS_RATING.
+RATINGS = {**{s: "detractor" for s in range(0, 7)}, 7: "passive", 8: "passive", 9: "promoter", 10: "promoter"}
+
+
+class Rejected(ValueError):
+    """A record that goes to the quarantine; the message is the reason."""
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _parse_score(value: str | None) -> int | None:
+    """The 0-10 score, None when missing; raises Rejected for anything else (never clipped)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise Rejected(f"non-numeric NPS_SCORE: {value!r}") from None
+    if not number.is_integer():
+        raise Rejected(f"non-integer NPS_SCORE: {value!r}")
+    if not 0 <= number <= 10:
+        raise Rejected(f"NPS_SCORE out of range 0-10: {value!r}")
+    return int(number)
+
+
+def _to_utc(local: datetime) -> tuple[datetime, str | None]:
+    """UK wall-clock time as UTC, with a flag when the wall-clock time is ambiguous or does not exist."""
+    aware = local.replace(tzinfo=SOURCE_TZ)
+    utc = aware.astimezone(timezone.utc)
+    flag = None
+    if utc.astimezone(SOURCE_TZ).replace(tzinfo=None) != local:
+        flag = "nonexistent_local_time"  # in the spring-forward gap; read with the pre-change offset
+    elif aware.utcoffset() != local.replace(tzinfo=SOURCE_TZ, fold=1).utcoffset():
+        flag = "ambiguous_local_time"  # in the repeated autumn hour; read as the first occurrence
+    return utc, flag
+
+
+def _raw(fields: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(fields)
+    return out.getvalue()
+
+
+def _find_header(handle: TextIO, path: Path) -> list[str] | None:
+    """Read past any preamble up to and including the header line; return the header's names.
+
+    None for a file with nothing but blank lines; an error when there is text but no header.
+    """
+    blank = True
+    for _ in range(MAX_PREAMBLE_LINES):
+        line = handle.readline()
+        if not line:
+            if blank:
+                return None
+            break
+        blank = blank and not line.strip()
+        names = [name.strip().lstrip("\ufeff") for name in next(csv.reader([line]), [])]
+        if all(name in names for name in REQUIRED):
+            return names
+    raise ValueError(
+        f"{path}: no NPS header (with {', '.join(REQUIRED)}) in the first {MAX_PREAMBLE_LINES} lines"
+    )
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, str | None] | None, list[str], str | None]]:
+    """(record number, values by column or None, raw fields, parse error) for each data record of ``path``.
+
+    Values are stripped, empty ones None; a record whose field count differs from the header's has no
+    values and comes with the error. Blank lines are not records.
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = _find_header(handle, path)
+        if header is None:
+            return
+        reader = csv.reader(handle)
+        record = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                record += 1
+                yield record, None, [], f"csv parse error: {err}"
+                continue
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            record += 1
+            if len(fields) != len(header):
+                yield record, None, fields, f"wrong field count: {len(fields)}, expected {len(header)}"
+            else:
+                yield record, {name: _clean(value) for name, value in zip(header, fields)}, fields, None
+
+
+def _interaction(values: dict[str, str | None]) -> dict:
+    """One survey answer in the canonical shape (without id and lineage); raises Rejected."""
+    when = values.get("CUSTOMER_RESPONSE_DATE")
+    try:
+        local = datetime.strptime(when or "", DATE_FORMAT)
+    except ValueError:
+        raise Rejected(f"unparseable CUSTOMER_RESPONSE_DATE: {when!r}") from None
+    score = _parse_score(values.get("NPS_SCORE"))
+
+    created_at, time_flag = _to_utc(local)
+    flags = [time_flag] if time_flag else []
+    rating = values.get("NPS_RATING")
+    if score is not None and rating is not None and rating.lower() != RATINGS[score]:
+        flags.append("nps_rating_mismatch")
+    text = values.get("text")
+    return {
+        "source": SOURCE,
+        "kind": "survey",
+        "brand": "company",
+        "channel": "other",
+        "source_reason": values.get("SURVEY_SUB_TYPE"),
+        "created_at": created_at,
+        "nps_score": score,
+        "n_messages": 1 if text else 0,
+        "transcript": redact_text(text),
+        "quality_flags": ",".join(flags) or None,
+    }
+
+
+_FRAME_SCHEMA = {
+    name: schemas.INTERACTIONS[name]
+    for name in (
+        "interaction_id",
+        "source",
+        "kind",
+        "brand",
+        "channel",
+        "source_reason",
+        "created_at",
+        "nps_score",
+        "n_messages",
+        "transcript",
+        "quality_flags",
+        "source_file",
+        "source_record",
+    )
+}
+
+
+def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
+    quarantine = QuarantineLog(SOURCE)
+    seen: set[str] = set()
+    rows: list[dict] = []
+    records_read = 0
+    paths = [Path(f) for f in files]
+    for path in paths:
+        label = file_label(path)
+        for record, values, fields, error in _records(path):
+            records_read += 1
+            interaction_id = f"{ID_PREFIX}:{path.stem}:{record}"
+            try:
+                if error:
+                    raise Rejected(error)
+                row = _interaction(values)
+                if interaction_id in seen:  # the same file name read twice, e.g. from two folders
+                    raise Rejected("duplicate id")
+            except Rejected as rejected:
+                quarantine.add(label, record, str(rejected), _raw(fields))
+                continue
+            seen.add(interaction_id)
+            row = {"interaction_id": interaction_id, **row, "source_file": label, "source_record": record}
+            rows.append(row)
+    frame = pl.DataFrame(rows, schema=_FRAME_SCHEMA)
+    accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
+    return AdapterResult(
+        source=SOURCE,
+        records_read=records_read,
+        records_accepted=accepted.height,
+        accepted=accepted,
+        quarantine=quarantine.frame(),
+        files=[file_label(path) for path in paths],
+    )
