@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import polars as pl
@@ -38,7 +39,10 @@ def _prepare_environment() -> None:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path.cwd() / ".dagster_home"))).resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
-    (home / "dagster.yaml").touch()
+    config = home / "dagster.yaml"
+    if not config.exists():
+        # A local demo instance: no usage telemetry leaves the machine.
+        config.write_text("telemetry:\n  enabled: false\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO", help="Dagster console log level")
     args = parser.parse_args(argv)
     _prepare_environment()
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
     from dagster import DagsterInstance
 
@@ -89,42 +94,51 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_summary(lake, seconds: float) -> None:
-    from cx_platform.lib.lake import Lake
-
-    assert isinstance(lake, Lake)
     print("\nTables written (rows):")
     for table in ["interactions", "transcript_embeddings", "interaction_labels", "kpi_funnel_daily",
-                  "kpi_operating_daily", "kpi_performance_daily"]:
+                  "kpi_operating_daily", "kpi_performance_daily", "quarantine"]:
         rows = pl.scan_parquet(lake.glob(table)).select(pl.len()).collect().item()
         print(f"  {table:<24} {rows:>8}  {lake.table_dir(table).resolve()}")
-    quarantined = pl.scan_parquet(lake.glob("quarantine")).select(pl.len()).collect().item()
-    print(f"  {'quarantine':<24} {quarantined:>8}  {lake.table_dir('quarantine').resolve()}")
+    with pl.Config(tbl_rows=20, tbl_cols=20, tbl_width_chars=160, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True, float_precision=3):
+        print("\nHeadline KPIs per source over the whole sample (ratios of sums; null = not supported):")
+        print(headline_kpis(lake))
+        base = pl.read_parquet(lake.table_path("kpi_customer_base"))
+        churn = base["churned"].sum() / base["customers"].sum()
+        print(f"\nCustomer base (telco snapshot): {base['customers'].sum()} customers, churn rate {churn:.3f}")
+    print(f"\nDone in {seconds:.0f} s. Open the UI with:\n"
+          f"  DAGSTER_HOME={os.environ['DAGSTER_HOME']} .venv/bin/dagster dev -h 127.0.0.1 -p 3000")
 
-    op = pl.scan_parquet(lake.glob("kpi_operating_daily")).collect()
-    perf = pl.scan_parquet(lake.glob("kpi_performance_daily")).collect()
-    funnel = pl.scan_parquet(lake.glob("kpi_funnel_daily")).collect()
-    base = pl.read_parquet(lake.table_path("kpi_customer_base"))
 
-    def ratio(frame, num, den, scale=1.0):
-        d = frame[den].sum()
-        return f"{scale * frame[num].sum() / d:.3f}" if d else "null"
+def headline_kpis(lake) -> pl.DataFrame:
+    """One row per source: the tier tables rolled up as ratios of sums."""
+    def ratio(num: str, den: str, scale: float = 1.0) -> pl.Expr:
+        return pl.when(pl.col(den).sum() > 0).then(scale * pl.col(num).sum() / pl.col(den).sum())
 
-    print("\nHeadline KPIs over the whole sample (ratios of sums):")
-    print(f"  contacts                 {op['contacts'].sum()}")
-    print(f"  AHT (s)                  {ratio(op, 'handle_seconds_sum', 'handled_contacts')}")
-    print(f"  FRT mean (s)             {ratio(op, 'frt_seconds_sum', 'frt_count')}")
-    print(f"  FCR (7-day window)       {ratio(op, 'fcr_first_contact_resolutions', 'fcr_resolved_contacts')}")
-    print(f"  abandonment rate         {ratio(op, 'abandoned_calls', 'offered_calls')}")
-    print(f"  lead qualification rate  {ratio(funnel, 'qualified_leads', 'leads')}")
-    print(f"  surveyed CSAT (4-5)      {ratio(perf, 'csat_satisfied', 'csat_responses')}"
-          f"  coverage {ratio(perf, 'csat_responses', 'contacts')}")
-    print(f"  semantic CSAT (>=3.5)    {ratio(perf, 'semantic_satisfied', 'semantic_scored')}"
-          f"  coverage {ratio(perf, 'semantic_scored', 'contacts')}")
-    nps_den = perf["nps_responses"].sum()
-    nps = 100 * (perf["nps_promoters"].sum() - perf["nps_detractors"].sum()) / nps_den if nps_den else None
-    print(f"  NPS                      {nps:.1f}" if nps is not None else "  NPS                      null")
-    print(f"  churn rate (customers)   {ratio(base, 'churned', 'customers')}")
-    print(f"\nDone in {seconds:.0f} s. Open the UI with: dagster dev -h 127.0.0.1 -p 3000")
+    op = pl.scan_parquet(lake.glob("kpi_operating_daily")).group_by("source").agg(
+        pl.col("contacts").sum(),
+        ratio("handle_seconds_sum", "handled_contacts").alias("aht_s"),
+        ratio("frt_seconds_sum", "frt_count", 1 / 3600).alias("frt_h"),
+        ratio("fcr_first_contact_resolutions", "fcr_resolved_contacts").alias("fcr_7d"),
+        ratio("abandoned_calls", "offered_calls").alias("abandon"),
+    )
+    funnel = pl.scan_parquet(lake.glob("kpi_funnel_daily")).group_by("source").agg(
+        pl.col("leads").sum(), ratio("qualified_leads", "leads").alias("qualif")
+    )
+    perf = pl.scan_parquet(lake.glob("kpi_performance_daily")).group_by("source").agg(
+        ratio("csat_satisfied", "csat_responses").alias("csat"),
+        ratio("semantic_satisfied", "semantic_scored").alias("sem_csat"),
+        ratio("semantic_scored", "contacts").alias("sem_cov"),
+        (100 * (pl.col("nps_promoters").sum() - pl.col("nps_detractors").sum()) / pl.col("nps_responses").sum())
+        .alias("nps"),
+    ).with_columns(pl.col("nps").fill_nan(None))
+    return (
+        perf.join(op, on="source", how="left").join(funnel, on="source", how="left")
+        .select("source", "contacts", "aht_s", "frt_h", "fcr_7d", "abandon", "leads", "qualif", "csat",
+                "sem_csat", "sem_cov", "nps")
+        .with_columns(pl.col("contacts", "leads").fill_null(0))
+        .sort("source").collect()
+    )
 
 
 if __name__ == "__main__":

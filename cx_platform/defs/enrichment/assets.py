@@ -9,9 +9,11 @@ import numpy as np
 import polars as pl
 
 from cx_platform.defs.partitions import daily_partitions, partition_days
+from cx_platform.defs.ingestion.assets import source_files
 from cx_platform.defs.resources import EmbeddingModelResource, LakeResource, LandingResource
 from cx_platform.lib import schemas
 from cx_platform.lib.embeddings import embed_texts
+from cx_platform.lib.sources import nps
 from cx_platform.lib.semantic import (
     CsatModel,
     classify_by_prototype,
@@ -99,6 +101,28 @@ def transcript_embeddings(
     )
 
 
+def _rated_text(landing_root: str) -> pl.DataFrame:
+    """Real rated text: Amazon Alexa reviews (1-5 stars) and NPS verbatims (0-10 mapped onto 1-5 as
+    round(1 + 0.4 x score): 0-1 -> 1, 2-3 -> 2, 4-6 -> 3, 7-8 -> 4, 9-10 -> 5). ``holdout`` marks the
+    evaluation rows: a random fifth of the reviews and the last month of NPS answers (a time split)."""
+    reviews = read_star_reviews(f"{landing_root}/star_reviews/amazon_alexa.tsv")
+    reviews = reviews.with_columns(
+        pl.lit("star_reviews").alias("dataset"),
+        pl.Series("holdout", np.random.default_rng(7).random(reviews.height) < 0.2),
+    )
+    answers = nps.read(source_files(landing_root, nps)).accepted.filter(
+        pl.col("transcript").is_not_null() & pl.col("nps_score").is_not_null()
+    )
+    last_month = answers["created_at"].max().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    verbatims = answers.select(
+        pl.col("transcript").alias("text"),
+        (1 + 0.4 * pl.col("nps_score").cast(pl.Float64)).round().clip(1, 5).cast(pl.Int64).alias("rating"),
+        pl.lit("nps_verbatims").alias("dataset"),
+        (pl.col("created_at") >= last_month).alias("holdout"),
+    )
+    return pl.concat([reviews.select(verbatims.columns), verbatims])
+
+
 @dg.asset(group_name="enrichment", kinds={"scikitlearn"})
 def semantic_csat_model(
     context: dg.AssetExecutionContext,
@@ -107,26 +131,28 @@ def semantic_csat_model(
     embedding_model: EmbeddingModelResource,
 ) -> dg.MaterializeResult:
     """Text -> satisfaction (1-5) model: logistic regression on MiniLM embeddings of real rated text
-    (Amazon Alexa reviews, 1-5 stars), evaluated on a held-out fifth (MAE, Spearman)."""
-    reviews = read_star_reviews(f"{landing.root}/star_reviews/amazon_alexa.tsv")
+    (Amazon Alexa reviews and NPS verbatims), evaluated on held-out rows (MAE, Spearman) per dataset,
+    then refitted on everything."""
+    rated = _rated_text(landing.root)
     embedder = embedding_model.embedder()
-    vectors = embed_texts(reviews["text"].to_list(), embedder, embedding_model.cache(lake.lake)).vectors
-    ratings = reviews["rating"].to_numpy()
-    rng = np.random.default_rng(7)
-    held_out = rng.random(len(ratings)) < 0.2
-    evaluation = csat_agreement(
-        train_csat_model(vectors[~held_out], ratings[~held_out], embedder.model_id).predict(vectors[held_out]),
-        ratings[held_out],
+    vectors = embed_texts(rated["text"].to_list(), embedder, embedding_model.cache(lake.lake)).vectors
+    ratings = rated["rating"].to_numpy()
+    held_out = rated["holdout"].to_numpy()
+    predicted = train_csat_model(vectors[~held_out], ratings[~held_out], embedder.model_id).predict(
+        vectors[held_out]
     )
+    evaluation = {}
+    for dataset in rated["dataset"].unique().sort().to_list():
+        mask = rated.filter(pl.col("holdout"))["dataset"].to_numpy() == dataset
+        evaluation[dataset] = csat_agreement(predicted[mask], ratings[held_out][mask])
     model = train_csat_model(vectors, ratings, embedder.model_id)
     path = model.save(lake.lake.root / CSAT_MODEL_FILE)
-    context.log.info(f"semantic CSAT model on {len(ratings)} reviews; held-out {evaluation}")
+    context.log.info(f"semantic CSAT model on {len(ratings)} rated texts; held-out {evaluation}")
     return dg.MaterializeResult(
         metadata={
             "training_rows": len(ratings),
-            "heldout_mae": evaluation["mae"],
-            "heldout_spearman": evaluation["spearman"],
-            "heldout_rows": evaluation["n"],
+            "training_rows_by_dataset": dict(rated.group_by("dataset").len().sort("dataset").rows()),
+            **{f"heldout_{name}_{k}": v for name, scores in evaluation.items() for k, v in scores.items()},
             "embedding_model_id": embedder.model_id,
             "path": dg.MetadataValue.path(str(path)),
         }
