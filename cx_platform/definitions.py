@@ -1,6 +1,12 @@
 """The single entry point of the cx_platform code location (``dagster dev`` / ``workspace.yaml``)."""
 
+import warnings
+
 import dagster as dg
+
+# BackfillPolicy and TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=...) are beta in
+# Dagster 1.13; we use them on purpose (single-run ranges, the FCR look-ahead), so keep logs readable.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from cx_platform.defs.enrichment.assets import interaction_labels, semantic_csat_model, transcript_embeddings
 from cx_platform.defs.ingestion.assets import customers, interactions, staging_assets
@@ -9,6 +15,7 @@ from cx_platform.defs.kpis.assets import (
     kpi_funnel_daily,
     kpi_operating_daily,
     kpi_performance_daily,
+    rollup_assets,
 )
 from cx_platform.defs.resources import default_resources
 
@@ -28,6 +35,8 @@ sources_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*SOURCE_ASSETS),
     description="Parse every source export into staging + quarantine, customers, and the CSAT model.",
 )
+ROLLUP_ASSETS = rollup_assets
+
 # Step 2: the daily tables for a day or a range of days (one run per range: every asset is single-run).
 daily_job = dg.define_asset_job(
     "daily_job",
@@ -35,8 +44,15 @@ daily_job = dg.define_asset_job(
     description="interactions -> embeddings -> labels -> KPI tier tables for the selected business dates.",
 )
 
+# Step 3: weekly and monthly rollups of the daily tier tables (cheap: recomputed whole).
+rollups_job = dg.define_asset_job(
+    "rollups_job",
+    selection=dg.AssetSelection.assets(*ROLLUP_ASSETS),
+    description="Weekly and monthly tier tables as ratios of sums of the daily tables.",
+)
+
 defs = dg.Definitions(
-    assets=[*SOURCE_ASSETS, *DAILY_ASSETS],
-    jobs=[sources_job, daily_job],
+    assets=[*SOURCE_ASSETS, *DAILY_ASSETS, *ROLLUP_ASSETS],
+    jobs=[sources_job, daily_job, rollups_job],
     resources=default_resources(),
 )

@@ -89,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         if not run.success:
             print(f"daily_job failed for {start}..{end}; see the run in the Dagster UI", file=sys.stderr)
             return 1
+    print("  weekly and monthly rollups", flush=True)
+    if not defs.get_job_def("rollups_job").execute_in_process(
+        instance=instance, run_config=run_config, raise_on_error=False
+    ).success:
+        print("rollups_job failed; see the run in the Dagster UI", file=sys.stderr)
+        return 1
     _print_summary(lake, time.perf_counter() - started)
     return 0
 

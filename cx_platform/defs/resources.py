@@ -8,7 +8,13 @@ import dagster as dg
 
 from cx_platform.lib.embeddings import DEFAULT_MODEL, Embedder, EmbeddingCache
 from cx_platform.lib.lake import Lake
-from cx_platform.lib.settings import default_lake_dir, default_landing_dir, default_taxonomy_path
+from cx_platform.lib.economics import Economics, load_economics
+from cx_platform.lib.settings import (
+    default_economics_path,
+    default_lake_dir,
+    default_landing_dir,
+    default_taxonomy_path,
+)
 from cx_platform.lib.taxonomy import Taxonomy, load_taxonomy
 
 
@@ -53,9 +59,24 @@ class EmbeddingModelResource(dg.ConfigurableResource):
         return load_taxonomy(self.taxonomy_path or default_taxonomy_path())
 
 
+class BusinessConfigResource(dg.ConfigurableResource):
+    """The files a team supplies: contact-reason taxonomy (with the lead rules) and economics (unit
+    costs, SLA targets, thresholds, spend). Empty paths mean the packaged examples / env defaults."""
+
+    taxonomy_path: str = ""
+    economics_path: str = ""
+
+    def taxonomy(self) -> Taxonomy:
+        return load_taxonomy(self.taxonomy_path or default_taxonomy_path())
+
+    def economics(self) -> Economics:
+        return load_economics(self.economics_path or default_economics_path())
+
+
 def default_resources() -> dict:
     return {
         "lake": LakeResource(root=default_lake_dir()),
         "landing": LandingResource(root=default_landing_dir()),
         "embedding_model": EmbeddingModelResource(),
+        "business_config": BusinessConfigResource(),
     }

@@ -1,10 +1,10 @@
 """KPI formulas of the three tiers, as pure polars functions (no Dagster import).
 
 Input is a *facts* frame: interactions (canonical schema) joined with their labels (``contact_reason``,
-``is_sales``, ``semantic_csat``). Output is one row per business date and segment
-(``source``, ``brand``, ``channel``) holding every rate together with its numerator and denominator, so
-any rollup (week, month, all brands) is a ratio of sums, never an average of ratios. A rate whose
-denominator is zero is null.
+``is_sales``, ``semantic_csat``). Output is one row per business date and segment (``source``,
+``brand``, ``channel``) holding numerators and denominators; every rate column is then derived from
+them by the KPI catalog (:mod:`cx_platform.lib.kpi_catalog`), so any rollup (week, month, all brands)
+is a ratio of sums, never an average of ratios, and a rate whose denominator is zero is null.
 """
 
 from __future__ import annotations
@@ -13,74 +13,79 @@ import datetime as dt
 
 import polars as pl
 
+from cx_platform.lib.economics import Economics
+from cx_platform.lib.kpi_catalog import SEGMENTS, apply_rates
 from cx_platform.lib.schemas import INTERACTIONS
 from cx_platform.lib.taxonomy import Qualification
 
-SEGMENTS = ("source", "brand", "channel")
 FCR_WINDOW_DAYS = 7
 UNKNOWN = "(unknown)"
+SATISFIED_THRESHOLD = 3.5  # a predicted 1-5 score that rounds to 4 or 5
 
 FACTS = pl.Schema(
     {**INTERACTIONS, "contact_reason": pl.String, "is_sales": pl.Boolean, "semantic_csat": pl.Float32}
 )
+SURVEY_ANSWERS = pl.Schema(
+    {"interaction_id": pl.String, "answered_at": pl.Datetime("us", "UTC"), "csat_score": pl.Int8,
+     "nps_score": pl.Int8}
+)
 
 _KEYS = {"business_date": pl.Date, "source": pl.String, "brand": pl.String, "channel": pl.String}
+_I, _F = pl.Int64, pl.Float64
 
 FUNNEL_DAILY = pl.Schema(
-    {**_KEYS, "contacts": pl.Int64, "leads": pl.Int64, "qualified_leads": pl.Int64,
-     "qualification_rate": pl.Float64}
+    {**_KEYS, "contacts": _I, "leads": _I, "qualified_leads": _I, "qualification_rate": _F}
 )
 
 OPERATING_DAILY = pl.Schema(
     {
         **_KEYS,
-        "contacts": pl.Int64,  # activity: kept apart from the outcome KPIs below
-        "handled_contacts": pl.Int64, "handle_seconds_sum": pl.Float64, "aht_seconds": pl.Float64,
-        "frt_count": pl.Int64, "frt_seconds_sum": pl.Float64, "frt_seconds_mean": pl.Float64,
-        "frt_seconds_median": pl.Float64,  # not additive: recompute from interactions for rollups
-        "resolution_count": pl.Int64, "resolution_seconds_sum": pl.Float64,
-        "resolution_seconds_mean": pl.Float64,
-        "fcr_resolved_contacts": pl.Int64, "fcr_first_contact_resolutions": pl.Int64, "fcr_rate": pl.Float64,
+        "contacts": _I, "resolved_contacts": _I, "open_contacts": _I,
+        "handled_contacts": _I, "handle_seconds_sum": _F, "aht_seconds": _F,
+        "frt_count": _I, "frt_seconds_sum": _F, "frt_seconds_mean": _F, "frt_seconds_median": _F,
+        "frt_business_seconds_sum": _F, "frt_business_seconds_mean": _F,
+        "resolution_count": _I, "resolution_seconds_sum": _F, "resolution_seconds_mean": _F,
+        "fcr_resolved_contacts": _I, "fcr_first_contact_resolutions": _I, "fcr_rate": _F,
         "fcr_window_days": pl.Int32, "fcr_window_complete": pl.Boolean,
-        "offered_calls": pl.Int64, "abandoned_calls": pl.Int64, "abandonment_rate": pl.Float64,
-        "bot_contacts": pl.Int64, "deflected_contacts": pl.Int64, "deflection_rate": pl.Float64,
+        "bot_contacts": _I, "deflected_contacts": _I, "handed_off_contacts": _I, "bot_abandoned_contacts": _I,
+        "deflection_rate": _F, "handoff_rate": _F,
+        "offered_calls": _I, "abandoned_calls": _I, "short_abandoned_calls": _I, "abandonment_rate": _F,
+        "reopen_known_contacts": _I, "reopened_contacts": _I, "reopen_rate": _F,
+        "escalation_known_contacts": _I, "escalated_contacts": _I, "escalation_rate": _F,
+        "transfer_known_contacts": _I, "transferred_contacts": _I, "transfer_rate": _F,
+        "sla_eligible_contacts": _I, "sla_met_contacts": _I, "sla_attainment": _F,
     }
 )
 
 PERFORMANCE_DAILY = pl.Schema(
     {
         **_KEYS,
-        "contacts": pl.Int64,
-        "csat_responses": pl.Int64, "csat_satisfied": pl.Int64, "csat_rate": pl.Float64,
-        "csat_coverage": pl.Float64,
-        "semantic_scored": pl.Int64, "semantic_satisfied": pl.Int64, "semantic_csat_rate": pl.Float64,
-        "semantic_csat_sum": pl.Float64, "semantic_csat_mean": pl.Float64, "semantic_coverage": pl.Float64,
-        "nps_responses": pl.Int64, "nps_promoters": pl.Int64, "nps_detractors": pl.Int64, "nps": pl.Float64,
+        "contacts": _I, "resolved_contacts": _I,
+        "csat_responses": _I, "csat_satisfied": _I, "csat_rate": _F, "csat_coverage": _F,
+        "semantic_scored": _I, "semantic_satisfied": _I, "semantic_csat_rate": _F,
+        "semantic_csat_sum": _F, "semantic_csat_mean": _F, "semantic_coverage": _F,
+        "nps_responses": _I, "nps_promoters": _I, "nps_detractors": _I, "nps_net": _I, "nps": _F,
+        "support_cost": _F, "cost_per_contact": _F, "cost_per_resolution": _F,
+        "deflected_contacts": _I, "deflection_savings": _F,
     }
 )
 
 CUSTOMER_BASE = pl.Schema(
     {
-        "source": pl.String, "contract": pl.String, "customers": pl.Int64, "churned": pl.Int64,
-        "churn_rate": pl.Float64, "retention_rate": pl.Float64, "monthly_revenue_sum": pl.Float64,
-        "arpa": pl.Float64, "gross_margin": pl.Float64, "ltv": pl.Float64,
+        "source": pl.String, "contract": pl.String, "customers": _I, "churned": _I, "retained": _I,
+        "churn_rate": _F, "retention_rate": _F, "monthly_revenue_sum": _F, "arpa": _F,
+        "gross_margin": _F, "margin_per_month": _F, "ltv": _F,
+        "new_customers": _I, "marketing_spend": _F, "cac": _F, "ltv_to_cac": _F,
     }
 )
-
-
-def rate(numerator: str | pl.Expr, denominator: str | pl.Expr) -> pl.Expr:
-    """numerator / denominator, null when the denominator is zero or null (never 0, NaN or inf)."""
-    num = pl.col(numerator) if isinstance(numerator, str) else numerator
-    den = pl.col(denominator) if isinstance(denominator, str) else denominator
-    return pl.when(den > 0).then(num.cast(pl.Float64) / den.cast(pl.Float64)).otherwise(None)
 
 
 def _count(condition: pl.Expr) -> pl.Expr:
     return condition.fill_null(False).cast(pl.Int64).sum()
 
 
-def _segmented(facts: pl.DataFrame) -> pl.DataFrame:
-    return facts.with_columns(pl.col(list(SEGMENTS)).fill_null(UNKNOWN))
+def _count_known(column: str) -> pl.Expr:
+    return pl.col(column).is_not_null().cast(pl.Int64).sum()
 
 
 def _seconds_between(start: str, end: str) -> pl.Expr:
@@ -89,30 +94,42 @@ def _seconds_between(start: str, end: str) -> pl.Expr:
     return pl.when(seconds >= 0).then(seconds).otherwise(None)
 
 
-# ---- funnel -----------------------------------------------------------------------------------------
+def _finish(frame: pl.DataFrame, table: str, schema: pl.Schema) -> pl.DataFrame:
+    return apply_rates(frame, table).select(schema.names()).sort(["business_date", *SEGMENTS])
 
 
-def funnel_daily(facts: pl.DataFrame, qualification: Qualification) -> pl.DataFrame:
-    """leads = contacts whose contact reason is a sales reason; qualified = a human engaged with the lead
-    (answered call of >= min_handle_seconds, or a conversation of >= min_messages messages)."""
-    contacts = _segmented(facts).filter(pl.col("kind") == "contact")
-    is_lead = pl.col("is_sales").fill_null(False)
-    engaged = (pl.col("handle_seconds") >= qualification.min_handle_seconds) | (
-        pl.col("n_messages") >= qualification.min_messages
+# ---- facts ------------------------------------------------------------------------------------------
+
+
+def build_facts(
+    interactions: pl.DataFrame, labels: pl.DataFrame, survey_answers: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The KPI input: one row per interaction id (a duplicate delivered twice counts once; a ticket
+    merged into another, status ``merged``, is not a contact of its own), with its labels, and with
+    survey answers that arrived separately attached to the interaction - so an answer given days later
+    belongs to the interaction's date, and a changed answer counts once (the latest wins)."""
+    frame = interactions.unique("interaction_id", keep="first", maintain_order=True).filter(
+        pl.col("status").fill_null("") != "merged"
     )
-    out = (
-        contacts.group_by(["business_date", *SEGMENTS])
-        .agg(
-            pl.len().cast(pl.Int64).alias("contacts"),
-            _count(is_lead).alias("leads"),
-            _count(is_lead & engaged).alias("qualified_leads"),
+    if survey_answers is not None and survey_answers.height:
+        latest = (
+            survey_answers.sort("answered_at")
+            .group_by("interaction_id")
+            .agg(pl.col("csat_score").drop_nulls().last().alias("_csat"),
+                 pl.col("nps_score").drop_nulls().last().alias("_nps"))
         )
-        .with_columns(rate("qualified_leads", "leads").alias("qualification_rate"))
+        frame = (
+            frame.join(latest, on="interaction_id", how="left")
+            .with_columns(pl.coalesce("_csat", "csat_score").alias("csat_score"),
+                          pl.coalesce("_nps", "nps_score").alias("nps_score"))
+            .drop("_csat", "_nps")
+        )
+    return (
+        frame.join(labels.select("interaction_id", "contact_reason", "is_sales", "semantic_csat"),
+                   on="interaction_id", how="left")
+        .with_columns(pl.col(list(SEGMENTS)).fill_null(UNKNOWN))
+        .select(FACTS.names())
     )
-    return out.select(FUNNEL_DAILY.names()).sort(["business_date", *SEGMENTS])
-
-
-# ---- operating --------------------------------------------------------------------------------------
 
 
 def flag_repeat_contacts(facts: pl.DataFrame, window_days: int = FCR_WINDOW_DAYS) -> pl.DataFrame:
@@ -125,8 +142,7 @@ def flag_repeat_contacts(facts: pl.DataFrame, window_days: int = FCR_WINDOW_DAYS
         .with_columns(issue.alias("_issue"))
         .sort(["source", "customer_id", "_issue", "created_at", "_row"])
     )
-    same_thread = ["source", "customer_id", "_issue"]
-    next_at = pl.col("created_at").shift(-1).over(same_thread)
+    next_at = pl.col("created_at").shift(-1).over(["source", "customer_id", "_issue"])
     gap = (next_at - pl.col("created_at")).dt.total_seconds()
     repeat = (
         pl.when(pl.col("customer_id").is_null())
@@ -136,116 +152,207 @@ def flag_repeat_contacts(facts: pl.DataFrame, window_days: int = FCR_WINDOW_DAYS
     return ordered.with_columns(repeat.alias("repeat_within_window")).sort("_row").drop("_row", "_issue")
 
 
+def _contacts_of(facts: pl.DataFrame, days: list[dt.date], window_days: int) -> pl.DataFrame:
+    """Contacts of ``days``, flagged for repeats against everything in ``facts`` (which also holds the
+    ``window_days`` days after the last day, so a repeat that lands in a later partition is seen)."""
+    contacts = facts.filter(pl.col("kind") == "contact")
+    return flag_repeat_contacts(contacts, window_days).filter(pl.col("business_date").is_in(days))
+
+
+# Bot outcomes: every contact that entered automation is exactly one of these three.
+_BOT = pl.col("handled_by_bot").fill_null(False)
+_HANDED_OFF = _BOT & pl.col("handed_off_to_human").fill_null(False)
+_DEFLECTED = (
+    _BOT & ~_HANDED_OFF & pl.col("resolved").fill_null(False) & ~pl.col("repeat_within_window").fill_null(False)
+)
+_BOT_ABANDONED = _BOT & ~_HANDED_OFF & ~_DEFLECTED
+
+
+# ---- funnel -----------------------------------------------------------------------------------------
+
+
+def funnel_daily(facts: pl.DataFrame, qualification: Qualification) -> pl.DataFrame:
+    """leads = contacts whose contact reason is a sales reason; qualified = a human engaged with the lead
+    (answered call of >= min_handle_seconds, or a conversation of >= min_messages messages)."""
+    is_lead = pl.col("is_sales").fill_null(False)
+    engaged = (pl.col("handle_seconds") >= qualification.min_handle_seconds) | (
+        pl.col("n_messages") >= qualification.min_messages
+    )
+    out = (
+        facts.filter(pl.col("kind") == "contact")
+        .group_by(["business_date", *SEGMENTS])
+        .agg(
+            pl.len().cast(pl.Int64).alias("contacts"),
+            _count(is_lead).alias("leads"),
+            _count(is_lead & engaged).alias("qualified_leads"),
+        )
+    )
+    return _finish(out, "kpi_funnel_daily", FUNNEL_DAILY)
+
+
+# ---- operating --------------------------------------------------------------------------------------
+
+
+def _business_frt(contacts: pl.DataFrame, economics: Economics) -> pl.Series:
+    hours = economics.business_hours
+    if hours is None:
+        return pl.Series("_frt_business", [None] * contacts.height, dtype=pl.Float64)
+    values = [
+        hours.seconds_between(start, end) if start is not None and end is not None else None
+        for start, end in zip(contacts["created_at"].to_list(), contacts["first_response_at"].to_list())
+    ]
+    return pl.Series("_frt_business", values, dtype=pl.Float64)
+
+
 def operating_daily(
     facts: pl.DataFrame,
     days: list[dt.date],
     window_complete_days: set[dt.date],
+    economics: Economics,
     window_days: int = FCR_WINDOW_DAYS,
 ) -> pl.DataFrame:
-    """Operating KPIs for ``days``. ``facts`` must also hold the ``window_days`` days after the last day,
-    so repeat contacts that land in a later partition are seen."""
-    contacts = flag_repeat_contacts(
-        _segmented(facts).filter(pl.col("kind") == "contact"), window_days
-    ).filter(pl.col("business_date").is_in(days))
-
-    handle = pl.when(pl.col("handle_seconds") > 0).then(pl.col("handle_seconds")).otherwise(None)
+    """Operating KPIs for ``days`` (see the catalog for each definition)."""
+    contacts = _contacts_of(facts, days, window_days)
     frt = _seconds_between("created_at", "first_response_at")
-    resolution = _seconds_between("created_at", "resolved_at")
-    fcr_eligible = pl.col("resolved").fill_null(False) & pl.col("repeat_within_window").is_not_null()
-    bot = pl.col("handled_by_bot").fill_null(False)
-    deflected = (
-        bot & ~pl.col("handed_off_to_human").fill_null(False) & pl.col("resolved").fill_null(False)
-        & ~pl.col("repeat_within_window").fill_null(False)
+    targets = pl.col("channel").replace_strict(economics.sla_targets_seconds, default=None, return_dtype=_F)
+    sla_met = pl.coalesce(pl.col("responded_in_time"), pl.when(frt.is_not_null() & targets.is_not_null())
+                          .then(frt <= targets))
+    answered_known = pl.col("answered").is_not_null()
+    short_abandon = (
+        pl.col("abandoned").fill_null(False)
+        & (pl.col("wait_seconds").fill_null(float("inf")) < economics.short_abandon_seconds)
     )
+    offered = answered_known & ~short_abandon
+    fcr_eligible = pl.col("resolved").fill_null(False) & pl.col("repeat_within_window").is_not_null()
+    handle = pl.when(pl.col("handle_seconds") > 0).then(pl.col("handle_seconds"))
     out = (
-        contacts.with_columns(handle.alias("_handle"), frt.alias("_frt"), resolution.alias("_res"))
+        contacts.with_columns(
+            handle.alias("_handle"), frt.alias("_frt"), _business_frt(contacts, economics),
+            _seconds_between("created_at", "resolved_at").alias("_res"), sla_met.alias("_sla"),
+        )
         .group_by(["business_date", *SEGMENTS])
         .agg(
             pl.len().cast(pl.Int64).alias("contacts"),
+            _count(pl.col("resolved")).alias("resolved_contacts"),
+            _count(pl.col("status").is_in(["open", "pending"])).alias("open_contacts"),
             pl.col("_handle").count().cast(pl.Int64).alias("handled_contacts"),
             pl.col("_handle").sum().alias("handle_seconds_sum"),
             pl.col("_frt").count().cast(pl.Int64).alias("frt_count"),
             pl.col("_frt").sum().alias("frt_seconds_sum"),
             pl.col("_frt").median().alias("frt_seconds_median"),
+            pl.when(pl.col("_frt_business").count() > 0).then(pl.col("_frt_business").sum())
+            .alias("frt_business_seconds_sum"),
             pl.col("_res").count().cast(pl.Int64).alias("resolution_count"),
             pl.col("_res").sum().alias("resolution_seconds_sum"),
             _count(fcr_eligible).alias("fcr_resolved_contacts"),
             _count(fcr_eligible & ~pl.col("repeat_within_window").fill_null(True)).alias(
                 "fcr_first_contact_resolutions"
             ),
-            pl.col("answered").count().cast(pl.Int64).alias("offered_calls"),
-            _count(pl.col("abandoned") & pl.col("answered").is_not_null()).alias("abandoned_calls"),
-            _count(bot).alias("bot_contacts"),
-            _count(deflected).alias("deflected_contacts"),
+            _count(_BOT).alias("bot_contacts"),
+            _count(_DEFLECTED).alias("deflected_contacts"),
+            _count(_HANDED_OFF).alias("handed_off_contacts"),
+            _count(_BOT_ABANDONED).alias("bot_abandoned_contacts"),
+            _count(offered).alias("offered_calls"),
+            _count(offered & pl.col("abandoned")).alias("abandoned_calls"),
+            _count(answered_known & short_abandon).alias("short_abandoned_calls"),
+            _count(pl.col("resolved").fill_null(False) & pl.col("reopened").is_not_null())
+            .alias("reopen_known_contacts"),
+            _count(pl.col("resolved").fill_null(False) & pl.col("reopened")).alias("reopened_contacts"),
+            _count_known("escalated").alias("escalation_known_contacts"),
+            _count(pl.col("escalated")).alias("escalated_contacts"),
+            _count_known("transferred").alias("transfer_known_contacts"),
+            _count(pl.col("transferred")).alias("transferred_contacts"),
+            _count_known("_sla").alias("sla_eligible_contacts"),
+            _count(pl.col("_sla")).alias("sla_met_contacts"),
         )
         .with_columns(
-            rate("handle_seconds_sum", "handled_contacts").alias("aht_seconds"),
-            rate("frt_seconds_sum", "frt_count").alias("frt_seconds_mean"),
-            rate("resolution_seconds_sum", "resolution_count").alias("resolution_seconds_mean"),
-            rate("fcr_first_contact_resolutions", "fcr_resolved_contacts").alias("fcr_rate"),
             pl.lit(window_days, dtype=pl.Int32).alias("fcr_window_days"),
             pl.col("business_date").is_in(sorted(window_complete_days)).alias("fcr_window_complete"),
-            rate("abandoned_calls", "offered_calls").alias("abandonment_rate"),
-            rate("deflected_contacts", "bot_contacts").alias("deflection_rate"),
         )
     )
-    return out.select(OPERATING_DAILY.names()).sort(["business_date", *SEGMENTS])
+    return _finish(out, "kpi_operating_daily", OPERATING_DAILY)
 
 
 # ---- performance ------------------------------------------------------------------------------------
 
 
-def performance_daily(facts: pl.DataFrame, satisfied_threshold: float = 3.5) -> pl.DataFrame:
-    """Surveyed CSAT = ratings 4-5 / ratings (1-5); coverage = ratings / contacts. Semantic CSAT: the same on
-    predicted scores (satisfied when the predicted 1-5 score >= 3.5, i.e. rounds to 4 or 5).
-    NPS = 100 x (promoters 9-10 - detractors 0-6) / answers (0-10). Survey rows count for CSAT/NPS only."""
-    rows = _segmented(facts).filter(pl.col("kind").is_in(["contact", "survey"]))
+def _human_cost(economics: Economics) -> pl.Expr:
+    """The channel's human cost per contact (unknown channels at the ``other`` rate)."""
+    return pl.col("channel").replace_strict(
+        economics.human_cost_per_contact, default=economics.human_cost_per_contact.get("other"),
+        return_dtype=_F,
+    )
+
+
+def _unit_cost(economics: Economics) -> pl.Expr:
+    """Activity-based cost of a contact: automation cost while it stays with a bot, else human cost."""
+    automation = pl.lit(economics.automation_cost_per_contact)
+    return pl.when(_BOT & ~_HANDED_OFF).then(automation).otherwise(_human_cost(economics))
+
+
+def performance_daily(
+    facts: pl.DataFrame, days: list[dt.date], economics: Economics, window_days: int = FCR_WINDOW_DAYS
+) -> pl.DataFrame:
+    """Performance KPIs for ``days``. Survey rows (kind ``survey``) count for CSAT / NPS only."""
+    contacts = _contacts_of(facts, days, window_days)
+    surveys = facts.filter(pl.col("kind") == "survey", pl.col("business_date").is_in(days))
+    rows = pl.concat([contacts, surveys.with_columns(pl.lit(None, pl.Boolean).alias("repeat_within_window"))])
     is_contact = pl.col("kind") == "contact"
     csat = pl.col("csat_score").cast(pl.Int64)
     nps = pl.col("nps_score").cast(pl.Int64)
+    scored = is_contact & pl.col("semantic_csat").is_not_null()
+    saving = _human_cost(economics) - economics.automation_cost_per_contact
     out = (
-        rows.group_by(["business_date", *SEGMENTS])
+        rows.with_columns(pl.when(is_contact).then(_unit_cost(economics)).alias("_cost"))
+        .group_by(["business_date", *SEGMENTS])
         .agg(
             _count(is_contact).alias("contacts"),
+            _count(is_contact & pl.col("resolved")).alias("resolved_contacts"),
             _count(csat.is_between(1, 5)).alias("csat_responses"),
             _count(csat.is_between(4, 5)).alias("csat_satisfied"),
-            _count(is_contact & pl.col("semantic_csat").is_not_null()).alias("semantic_scored"),
-            _count(is_contact & (pl.col("semantic_csat") >= satisfied_threshold)).alias("semantic_satisfied"),
-            pl.col("semantic_csat").filter(is_contact).cast(pl.Float64).sum().alias("semantic_csat_sum"),
+            _count(scored).alias("semantic_scored"),
+            _count(scored & (pl.col("semantic_csat") >= SATISFIED_THRESHOLD)).alias("semantic_satisfied"),
+            pl.col("semantic_csat").filter(scored).cast(_F).sum().alias("semantic_csat_sum"),
             _count(nps.is_between(0, 10)).alias("nps_responses"),
             _count(nps.is_between(9, 10)).alias("nps_promoters"),
             _count(nps.is_between(0, 6)).alias("nps_detractors"),
+            pl.col("_cost").sum().alias("support_cost"),
+            _count(_DEFLECTED).alias("deflected_contacts"),
+            saving.filter(_DEFLECTED).sum().alias("deflection_savings"),
         )
-        .with_columns(
-            rate("csat_satisfied", "csat_responses").alias("csat_rate"),
-            rate("csat_responses", "contacts").alias("csat_coverage"),
-            rate("semantic_satisfied", "semantic_scored").alias("semantic_csat_rate"),
-            rate("semantic_csat_sum", "semantic_scored").alias("semantic_csat_mean"),
-            rate("semantic_scored", "contacts").alias("semantic_coverage"),
-            (100 * rate(pl.col("nps_promoters") - pl.col("nps_detractors"), "nps_responses")).alias("nps"),
-        )
+        .with_columns((pl.col("nps_promoters") - pl.col("nps_detractors")).alias("nps_net"))
     )
-    return out.select(PERFORMANCE_DAILY.names()).sort(["business_date", *SEGMENTS])
+    return _finish(out, "kpi_performance_daily", PERFORMANCE_DAILY)
 
 
-def customer_base(customers: pl.DataFrame, gross_margin: float = 0.7) -> pl.DataFrame:
-    """Churn / retention / ARPA / LTV from a customers snapshot, per contract type.
-    churn_rate = churned / customers; ARPA = monthly revenue / customers; LTV = ARPA x margin / churn_rate
-    (monthly churn: the snapshot's churn flag means 'left within the last month')."""
+# ---- customer base ----------------------------------------------------------------------------------
+
+
+def customer_base(customers: pl.DataFrame, economics: Economics) -> pl.DataFrame:
+    """Churn, retention, ARPA, LTV, CAC and LTV:CAC from a customers snapshot, per contract type.
+    LTV = ARPA x gross margin / monthly churn rate (the churn flag means 'left within the last month').
+    CAC = marketing spend of the acquisition window / customers whose tenure is within the window; the
+    spend is not split by contract, so CAC is allocated to contracts by their share of new customers
+    (every contract's CAC is then the same blended figure)."""
+    window = economics.acquisition_window_months
+    new = pl.col("tenure_months") <= window
+    total_new = customers.filter(new).height
+    spend = economics.marketing_spend()
     out = (
         customers.with_columns(pl.col("contract").fill_null(UNKNOWN))
         .group_by(["source", "contract"])
         .agg(
             pl.len().cast(pl.Int64).alias("customers"),
             _count(pl.col("churned")).alias("churned"),
+            _count(~pl.col("churned")).alias("retained"),
             pl.col("monthly_revenue").sum().alias("monthly_revenue_sum"),
+            _count(new).alias("new_customers"),
         )
         .with_columns(
-            rate("churned", "customers").alias("churn_rate"),
-            (1 - rate("churned", "customers")).alias("retention_rate"),
-            rate("monthly_revenue_sum", "customers").alias("arpa"),
-            pl.lit(gross_margin).alias("gross_margin"),
+            pl.lit(economics.gross_margin).alias("gross_margin"),
+            (pl.col("monthly_revenue_sum") / pl.col("customers") * economics.gross_margin).alias("margin_per_month"),
+            (spend * pl.col("new_customers") / total_new if total_new else pl.lit(0.0)).alias("marketing_spend"),
         )
-        .with_columns(rate(pl.col("arpa") * pl.col("gross_margin"), "churn_rate").alias("ltv"))
     )
-    return out.select(CUSTOMER_BASE.names()).sort(["source", "contract"])
+    # the catalog orders rates so that LTV follows churn and LTV:CAC follows LTV and CAC
+    return apply_rates(out, "kpi_customer_base").select(CUSTOMER_BASE.names()).sort(["source", "contract"])

@@ -36,7 +36,10 @@ INTERACTIONS = pl.Schema(
         "abandoned": pl.Boolean,
         "wait_seconds": pl.Float64,
         "handle_seconds": pl.Float64,
-        "reopened": pl.Boolean,
+        "reopened": pl.Boolean,  # null where the source cannot tell
+        "escalated": pl.Boolean,
+        "transferred": pl.Boolean,  # moved to another queue or channel (e.g. a tweet answered "please DM us")
+        "responded_in_time": pl.Boolean,  # the source's own SLA verdict, where it reports one
         "csat_score": pl.Int8,  # 1-5 survey answer
         "nps_score": pl.Int8,  # 0-10 survey answer
         "n_messages": pl.Int32,

@@ -7,6 +7,7 @@
 | ``CX_BUSINESS_TZ`` | ``UTC`` | zone whose local date is the partition key |
 | ``CX_PARTITIONS_START`` | ``1999-01-01`` | first daily partition (the oldest shipped data is Feb 1999) |
 | ``CX_TAXONOMY`` | the packaged ``config/taxonomy.yaml`` | contact-reason taxonomy |
+| ``CX_ECONOMICS`` | the packaged ``config/economics.yaml`` | unit costs, SLA targets, spend file |
 """
 
 from __future__ import annotations
@@ -39,3 +40,7 @@ def default_landing_dir() -> str:
 
 def default_taxonomy_path() -> str:
     return os.environ.get("CX_TAXONOMY", str(PACKAGE_DIR / "config" / "taxonomy.yaml"))
+
+
+def default_economics_path() -> str:
+    return os.environ.get("CX_ECONOMICS", str(PACKAGE_DIR / "config" / "economics.yaml"))

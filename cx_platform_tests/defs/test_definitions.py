@@ -25,6 +25,9 @@ def test_asset_graph_keys_and_groups():
         "kpi_operating_daily": "kpi_operating",
         "kpi_performance_daily": "kpi_performance",
         "kpi_customer_base": "kpi_performance",
+        "kpi_funnel_rollup": "kpi_funnel",
+        "kpi_operating_rollup": "kpi_operating",
+        "kpi_performance_rollup": "kpi_performance",
     }
 
 
@@ -44,7 +47,7 @@ def test_checks_and_jobs():
     assert ("customers", "records_reconcile") in checks
     assert ("interactions", "interaction_ids_unique") in checks
     assert ("kpi_operating_daily", "rates_valid") in checks
-    assert {job.name for job in defs.resolve_all_job_defs()} >= {"sources_job", "daily_job"}
+    assert {job.name for job in defs.resolve_all_job_defs()} >= {"sources_job", "daily_job", "rollups_job"}
 
 
 def test_fcr_dependency_looks_seven_days_ahead():

@@ -287,3 +287,12 @@ def test_full_sample_files():
     # Web 5,143, Referral 627 + Postal mail 267 + Fax 102 -> other, Phone 482, Email 2.
     assert channels == {"web": 5_143, "other": 996, "phone": 482, "email": 2}
     assert acc["n_messages"].sum() == 1_532 + 2_163
+
+
+def test_disputes_and_timely_response_map_to_reopen_and_sla():
+    result = cfpb.read([FILE1, FILE2])
+    accepted = result.accepted
+    # SOURCE.md: "Consumer disputed?" is filled only before April 2017 (file 1: 23 No, 9 Yes)
+    assert accepted["reopened"].value_counts().sort("reopened").rows() == [(None, 8754), (False, 23), (True, 9)]
+    # "Timely response?" No: 94 in file 1 + 68 in file 2
+    assert accepted.filter(pl.col("responded_in_time").not_())["interaction_id"].len() == 94 + 68

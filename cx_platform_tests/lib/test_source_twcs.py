@@ -310,3 +310,18 @@ def test_real_files_reconcile():
     assert accepted["business_date"].n_unique() == 47
     assert accepted.filter(pl.col("first_response_at") < pl.col("created_at")).height == 0
     assert accepted["created_at"].null_count() == 0
+
+
+def test_brand_asking_for_a_dm_marks_a_channel_transfer(tmp_path):
+    lines = [
+        "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id",
+        "1,111,True,Tue Oct 31 22:10:47 +0000 2017,@Brand my order is late,2,",
+        "2,Brand,False,Tue Oct 31 22:12:47 +0000 2017,@111 Sorry! Please DM us your order number.,,1",
+        "3,222,True,Tue Oct 31 23:10:47 +0000 2017,@Brand thanks for the help,4,",
+        "4,Brand,False,Tue Oct 31 23:11:47 +0000 2017,@222 You are welcome!,,3",
+    ]
+    path = tmp_path / "dm.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = twcs.read([path])
+    by_id = dict(zip(result.accepted["interaction_id"], result.accepted["transferred"]))
+    assert by_id == {"twcs:1": True, "twcs:3": False}

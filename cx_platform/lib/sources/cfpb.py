@@ -167,6 +167,9 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, str | None] | None, li
                 yield record, {name: _clean(value) for name, value in zip(header, fields)}, fields, None
 
 
+YES_NO = {"Yes": True, "No": False}
+
+
 def _interaction(values: dict[str, str | None], tz: ZoneInfo) -> dict:
     """One complaint in the canonical shape (without lineage); raises Rejected."""
     complaint_id = values.get("Complaint ID")
@@ -200,6 +203,9 @@ def _interaction(values: dict[str, str | None], tz: ZoneInfo) -> dict:
         "first_response_at": _midnight_utc(sent, tz) if sent else None,
         "status": status,
         "resolved": resolved,
+        # "Consumer disputed?" (filled before April 2017 only): the consumer reopened the case
+        "reopened": YES_NO.get(values.get("Consumer disputed?") or ""),
+        "responded_in_time": YES_NO.get(values.get("Timely response?") or ""),
         "n_messages": 1 if narrative else 0,
         "transcript": redact_text(narrative),
         "quality_flags": ",".join(flags) or None,
@@ -220,6 +226,8 @@ _FRAME_SCHEMA = {
         "first_response_at",
         "status",
         "resolved",
+        "reopened",
+        "responded_in_time",
         "n_messages",
         "transcript",
         "quality_flags",

@@ -273,6 +273,7 @@ _ROW_COLUMNS = (
     "status",
     "resolved",
     "handled_by_bot",
+    "transferred",
     "n_messages",
     "transcript",
     "quality_flags",
@@ -314,12 +315,17 @@ def _conversation_row(thread: list[Tweet], tweets: dict[int, Tweet]) -> dict:
         "status": status,
         "resolved": resolved,
         "handled_by_bot": False,
+        # a brand asking the customer to continue in private messages moves the contact to another channel
+        "transferred": any(not t.inbound and _MOVE_TO_DM.search(t.text) for t in thread),
         "n_messages": len(thread),
         "transcript": redact_text("\n".join(_turn(t) for t in thread)),
         "quality_flags": ",".join(flags) or None,
         "source_file": root.source_file,
         "source_record": root.record,
     }
+
+
+_MOVE_TO_DM = re.compile(r"\b(DM|direct message|private message|send us a (?:private )?message)\b", re.IGNORECASE)
 
 
 def agent_signature(text: str) -> str | None:
