@@ -218,3 +218,15 @@ def test_real_file_reconciles():
     assert accepted["first_response_at"].null_count() == accepted.height
     assert set(accepted["business_date"]) == {dt.date(2023, 5, 31), dt.date(2023, 6, 1)}
     assert not accepted["transcript"].str.contains("{product_purchased}", literal=True).any()
+
+
+def test_handle_time_is_assigned_open_time_and_never_negative():
+    result = tickets.read([SAMPLES / "customer_support_tickets.csv"])
+    frame = result.accepted
+    closed = frame.filter(pl.col("resolved_at").is_not_null())
+    negative = closed.filter(pl.col("quality_flags").str.contains("resolved_before_first_response"))
+    # SOURCE.md: 945 of the 6,000 rows resolve before their first response -> no handling time for them
+    assert negative.height == 945 and negative["handle_seconds"].is_null().all()
+    ok = closed.filter(pl.col("handle_seconds").is_not_null())
+    expected = (ok["resolved_at"] - ok["created_at"]).dt.total_seconds().cast(pl.Float64)
+    assert ok["handle_seconds"].equals(expected, check_names=False) and (ok["handle_seconds"] >= 0).all()

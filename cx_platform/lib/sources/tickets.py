@@ -11,7 +11,8 @@ csv module, never by line. Mapping to one canonical interaction per ticket:
 * timestamps (naive ``YYYY-MM-DD HH:MM:SS``, read as UTC): the file has NO creation time, so
   ``created_at`` = First Response Time, the earliest time known (flag ``created_at_is_first_response``)
   and ``first_response_at`` stays null rather than faking a zero first-response time;
-  ``resolved_at`` = Time to Resolution, flagged ``resolved_before_first_response`` when it is earlier.
+  ``resolved_at`` = Time to Resolution, flagged ``resolved_before_first_response`` when it is earlier;
+  ``handle_seconds`` = the assigned-open time, resolution - first response (null when negative).
   Open tickets have neither timestamp and cannot be placed on a business date: they are quarantined;
 * ``csat_score`` = Customer Satisfaction Rating (``4.0`` -> 4); anything but a whole number 1..5 is
   quarantined, never clipped;
@@ -75,6 +76,7 @@ _ROW_SCHEMA = {
         "source_reason",
         "created_at",
         "resolved_at",
+        "handle_seconds",
         "status",
         "resolved",
         "csat_score",
@@ -177,8 +179,14 @@ def _ticket_row(fields: dict[str, str], source_file: str, record: int) -> tuple[
         flags.append("created_at_is_resolution_time")
     else:
         raise RecordError(NO_TIMESTAMP)
-    if first_response is not None and resolution_time is not None and resolution_time < first_response:
-        flags.append("resolved_before_first_response")
+    # Assigned-open time (first agent response -> resolution) is the ticket's handling time; a
+    # resolution stamped before the first response is impossible: flagged, and no handling time.
+    handle_seconds = None
+    if first_response is not None and resolution_time is not None:
+        if resolution_time < first_response:
+            flags.append("resolved_before_first_response")
+        else:
+            handle_seconds = (resolution_time - first_response).total_seconds()
 
     product = fields["Product Purchased"].strip() or None
     channel_text = fields["Ticket Channel"].strip()
@@ -199,6 +207,7 @@ def _ticket_row(fields: dict[str, str], source_file: str, record: int) -> tuple[
         "source_reason": fields["Ticket Type"].strip() or None,
         "created_at": created_at,
         "resolved_at": resolution_time,
+        "handle_seconds": handle_seconds,
         "status": STATUSES[status_text],
         "resolved": status_text == "Closed",
         "csat_score": csat,
