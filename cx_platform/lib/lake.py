@@ -82,17 +82,17 @@ class Lake:
         return self.partition_path(table, day).exists()
 
     def scan_days(self, table: str, days: Iterable[dt.date], schema: pl.Schema) -> pl.LazyFrame:
-        """Lazily read the given days (missing days are skipped), with ``business_date`` restored."""
-        frames = [
-            pl.scan_parquet(self.partition_path(table, day)).with_columns(
-                pl.lit(day, dtype=pl.Date).alias("business_date")
-            )
-            for day in days
-            if self.has_partition(table, day)
-        ]
-        if not frames:
+        """Lazily read the given days (missing days are skipped), with ``business_date`` restored from
+        the path. One scan over all files; a column added to the schema after a partition was written
+        reads as null there (nullable schema evolution), so old partitions stay readable."""
+        paths = [str(self.partition_path(table, day)) for day in days if self.has_partition(table, day)]
+        if not paths:
             return pl.LazyFrame(schema=schema)
-        return pl.concat(frames, how="vertical").select(schema.names())
+        file_schema = {name: dtype for name, dtype in schema.items() if name != "business_date"}
+        return pl.scan_parquet(
+            paths, schema=file_schema, missing_columns="insert", hive_partitioning=True,
+            hive_schema={"date": pl.Date},
+        ).rename({"date": "business_date"}).select(schema.names())
 
     def read_table(self, table: str, schema: pl.Schema) -> pl.DataFrame:
         path = self.table_path(table)
