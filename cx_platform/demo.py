@@ -12,7 +12,6 @@ and the Dagster UI shows exactly the partitions that hold data as materialized.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 import time
@@ -21,16 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-
-def active_windows(days: list[dt.date], merge_gap_days: int) -> list[tuple[dt.date, dt.date]]:
-    """Group sorted dates into [start, end] windows; a gap of more than ``merge_gap_days`` starts a new one."""
-    windows: list[list[dt.date]] = []
-    for day in sorted(set(days)):
-        if windows and (day - windows[-1][1]).days <= merge_gap_days:
-            windows[-1][1] = day
-        else:
-            windows.append([day, day])
-    return [(start, end) for start, end in windows]
+from cx_platform.lib.landing import active_windows
 
 
 def _prepare_environment() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 import dagster as dg
 
+from cx_platform.lib.alerts import AlertLog, new_alerts, post_json
 from cx_platform.lib.embeddings import DEFAULT_MODEL, Embedder, EmbeddingCache
 from cx_platform.lib.lake import Lake
 from cx_platform.lib.economics import Economics, load_economics
@@ -73,10 +75,47 @@ class BusinessConfigResource(dg.ConfigurableResource):
         return load_economics(self.economics_path or default_economics_path())
 
 
+WEBHOOK_ENV = "CX_ALERT_WEBHOOK_URL"
+
+
+class AlertSinkResource(dg.ConfigurableResource):
+    """Where anomaly alerts go: appended as JSON lines to ``log_path`` (``CX_ALERT_LOG``, default
+    ``<lake>/_alerts/anomaly_alerts.jsonl``), and POSTed to ``webhook_url`` when one is set
+    (``CX_ALERT_WEBHOOK_URL``, read through ``EnvVar`` so the UI never shows it). The log is the sink's
+    own record: an alert already in it (same KPI, segment and day) is never sent twice. Only anomalies of
+    business days at most ``max_age_days`` old are sent (``CX_ALERT_MAX_AGE_DAYS``; 0 = any age): a
+    backfill of last year finds last year's anomalies, and they belong in the table, not in a pager."""
+
+    log_path: str
+    webhook_url: str = ""
+    timeout_seconds: float = 10.0
+    max_age_days: int = 7
+
+    def send(self, alerts: list[dict]) -> list[dict]:
+        """Send the alerts not sent before; returns those sent. The webhook gets them before they are
+        logged, so a failed POST is retried on the next evaluation rather than lost."""
+        log = AlertLog(self.log_path)
+        fresh = new_alerts(alerts, log.sent_keys())
+        if fresh and self.webhook_url:
+            post_json(self.webhook_url, {"alerts": fresh}, self.timeout_seconds)
+        log.append(fresh)
+        return fresh
+
+
+def alert_sink(lake_root: str) -> AlertSinkResource:
+    webhook = dg.EnvVar(WEBHOOK_ENV) if os.environ.get(WEBHOOK_ENV) else ""
+    return AlertSinkResource(
+        log_path=os.environ.get("CX_ALERT_LOG", f"{lake_root}/_alerts/anomaly_alerts.jsonl"),
+        webhook_url=webhook,
+        max_age_days=int(os.environ.get("CX_ALERT_MAX_AGE_DAYS", "7")),
+    )
+
+
 def default_resources() -> dict:
     return {
         "lake": LakeResource(root=default_lake_dir()),
         "landing": LandingResource(root=default_landing_dir()),
         "embedding_model": EmbeddingModelResource(),
         "business_config": BusinessConfigResource(),
+        "alert_sink": alert_sink(default_lake_dir()),
     }

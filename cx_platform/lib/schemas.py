@@ -78,33 +78,46 @@ CUSTOMERS = pl.Schema(
     }
 )
 
-EMBEDDING_DIM = 384
+EMBEDDING_DIM = 384  # all-MiniLM-L6-v2; another model writes vectors of its own width
 
-TRANSCRIPT_EMBEDDINGS = pl.Schema(
-    {
-        "interaction_id": pl.String,
-        "text_hash": pl.String,
-        "model_id": pl.String,
-        "n_tokens": pl.Int32,
-        "truncated": pl.Boolean,
-        "status": pl.String,  # ok | empty
-        "embedding": pl.Array(pl.Float32, EMBEDDING_DIM),
-        "business_date": pl.Date,
-    }
-)
+
+def transcript_embeddings_schema(dim: int = EMBEDDING_DIM) -> pl.Schema:
+    return pl.Schema(
+        {
+            "interaction_id": pl.String,
+            "text_hash": pl.String,  # blake2b of the whitespace-normalized text
+            "model_id": pl.String,  # model name @ precision
+            "n_tokens": pl.Int32,  # full length in model tokens (0 when not embedded)
+            "truncated": pl.Boolean,  # longer than the model's max_seq_length: embedded from its head
+            "status": pl.String,  # ok | truncated (both embedded) | empty | no_words (zero vector)
+            "embedding": pl.Array(pl.Float32, dim),  # unit length
+            "business_date": pl.Date,
+        }
+    )
+
+
+TRANSCRIPT_EMBEDDINGS = transcript_embeddings_schema()
 
 INTERACTION_LABELS = pl.Schema(
     {
         "interaction_id": pl.String,
         "source": pl.String,
         "contact_reason": pl.String,
-        "contact_reason_score": pl.Float32,  # cosine similarity to the winning label prototype
+        # classifier: its probability; zero_shot: cosine similarity to the winning label prototype
+        "contact_reason_score": pl.Float32,
+        "contact_reason_method": pl.String,  # classifier | zero_shot (null without a reason)
         "is_sales": pl.Boolean,
-        "semantic_csat": pl.Float32,  # predicted 1-5 (expected value of the class probabilities)
+        "semantic_csat": pl.Float32,  # predicted 1-5, calibrated to the rating scale
         "sentiment": pl.Float32,  # -1..1, (semantic_csat - 3) / 2
-        "language": pl.String,
-        "status": pl.String,  # ok | no_text | empty
-        "model_id": pl.String,
+        "nps_class": pl.String,  # predicted promoter | passive | detractor
+        "language": pl.String,  # ISO 639-1 guess (und: no words); null without a transcript
+        "n_tokens": pl.Int32,  # transcript length in model tokens; null without a transcript
+        "truncated": pl.Boolean,  # scored from the first max_seq_length tokens only
+        # ok | truncated: scored from the transcript; non_english: flagged, not scored (English-only
+        # model); empty | no_words: nothing to score; from_source_reason: no transcript, reason from the
+        # source's own label; no_text: neither
+        "status": pl.String,
+        "model_id": pl.String,  # the embedding model (name @ precision) every score comes from
         "business_date": pl.Date,
     }
 )

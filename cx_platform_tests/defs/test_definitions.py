@@ -28,6 +28,8 @@ def test_asset_graph_keys_and_groups():
         "kpi_funnel_rollup": "kpi_funnel",
         "kpi_operating_rollup": "kpi_operating",
         "kpi_performance_rollup": "kpi_performance",
+        "kpi_anomalies": "monitoring",
+        "executive_dashboard": "reporting",
     }
 
 
@@ -55,3 +57,49 @@ def test_fcr_dependency_looks_seven_days_ahead():
     node = graph.get(dg.AssetKey("kpi_operating_daily"))
     mapping = node.partition_mappings[dg.AssetKey("interactions")]
     assert (mapping.start_offset, mapping.end_offset) == (0, 7)
+
+
+def test_dashboard_is_rebuilt_after_the_kpi_tables_by_its_own_job():
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey("executive_dashboard"))
+    assert {"kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily", "kpi_customer_base"} <= {
+        k.to_user_string() for k in node.parent_keys}
+    assert node.automation_condition is not None and node.partitions_def is None
+    job = defs.resolve_job_def("reporting_job")
+    assert job.asset_layer.executable_asset_keys == {dg.AssetKey("executive_dashboard")}
+
+
+def test_monitoring_checks_sensors_and_jobs():
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    tables = ["interactions", "transcript_embeddings", "interaction_labels", "kpi_funnel_daily",
+              "kpi_operating_daily", "kpi_performance_daily", "kpi_anomalies", "customers", "staging/twcs"]
+    for table in tables:
+        assert (table, "schema_matches") in checks, table
+        spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey.from_user_string(table), "schema_matches"))
+        assert spec.blocking, table
+    for table in ["kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily"]:
+        assert {(table, "latest_partition_on_time"), (table, "contacts_reconcile"),
+                (table, "values_in_range"), (table, "one_row_per_segment")} <= checks
+    assert {("interactions", "values_in_range"), ("interactions", "durations_non_negative"),
+            ("interactions", "reconciles_with_staging"), ("interaction_labels", "covers_interactions"),
+            ("transcript_embeddings", "covers_transcripts"), ("kpi_anomalies", "no_anomalies")} <= checks
+    assert {s.name for s in defs.sensors} >= {
+        "landing_sensor", "anomaly_alert_sensor", "kpi_freshness_sensor"}
+    daily_job = defs.resolve_job_def("daily_job")
+    assert dg.AssetKey("kpi_anomalies") in daily_job.asset_layer.executable_asset_keys
+    in_daily_runs = {k.name for k in daily_job.asset_layer.asset_graph.asset_check_keys}
+    assert "schema_matches" in in_daily_runs and "latest_partition_on_time" not in in_daily_runs
+
+
+def test_central_policy_automation_freshness_and_column_schemas():
+    graph = defs.resolve_asset_graph()
+    for name in ["interactions", "transcript_embeddings", "interaction_labels", "kpi_funnel_daily",
+                 "kpi_operating_daily", "kpi_performance_daily", "kpi_anomalies"]:
+        node = graph.get(dg.AssetKey(name))
+        assert node.automation_condition.get_label().startswith("daily_refresh(0 6 * * *"), name
+        assert "dagster/column_schema" in node.metadata, name
+    for name in ["kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily", "kpi_operating_rollup"]:
+        policy = graph.get(dg.AssetKey(name)).freshness_policy
+        assert policy.deadline_cron == "0 9 * * *", name
+    assert graph.get(dg.AssetKey("staging/twcs".split("/"))).automation_condition is None

@@ -1,0 +1,177 @@
+"""Embedding speed: the product's path against plain sentence-transformers, on the same real transcripts.
+
+    .venv/bin/python -m benchmarks.embedding_speed [--n 2000]
+
+The transcripts are an equal share of each shipped sample with text (CFPB complaint narratives, TWCS
+conversations, NPS verbatims, support tickets), read by the product's adapters. Each path runs in a fresh
+process, so its peak RSS is its own:
+
+* plain loop     - ``model.encode(text)`` for every row, as a user would write it (e.g. in a DataFrame apply);
+* plain batched  - one ``model.encode(texts)`` call (sentence-transformers' own batching), for reference;
+* product cold   - ``embed_texts`` with an empty cache (dedup, one tokenizer pass, length-sorted
+  token-bounded batches), then writing the cache;
+* product warm   - ``embed_texts`` again in a new process: every vector comes from the cache.
+
+Model load time is excluded for the plain paths and the cold run (the model is loaded before the clock
+starts); the warm run never loads it. Printed: transcripts/second, ratio to the plain loop, mean and
+minimum cosine similarity to the plain loop's vectors, peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks.data import ADAPTERS, interactions
+
+MODES = ("plain_loop", "plain_batched", "product_cold", "product_warm")
+
+
+def sample_transcripts(n: int, seed: int = 0) -> list[str]:
+    """``n`` transcripts, an equal share from each source (all of a source's rows when it has fewer)."""
+    share = n // len(ADAPTERS)
+    texts = []
+    for source in ADAPTERS:
+        rows = interactions(source).filter(pl.col("transcript").is_not_null())
+        texts += rows.sample(min(share, rows.height), seed=seed)["transcript"].to_list()
+    return texts
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def run_mode(mode: str, workdir: Path) -> None:
+    """One path, in this (fresh) process: writes <mode>.npy and <mode>.json into ``workdir``."""
+    from cx_platform.lib.embeddings import Embedder, EmbeddingCache, embed_texts, resolve_model_path
+
+    texts = json.loads((workdir / "texts.json").read_text())
+    loaded_model = True
+    if mode.startswith("plain"):
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(resolve_model_path(""), device="cpu")
+        started = time.perf_counter()
+        if mode == "plain_loop":
+            vectors = np.vstack([model.encode(t, normalize_embeddings=True) for t in texts])
+        else:
+            vectors = model.encode(texts, normalize_embeddings=True)
+        seconds = time.perf_counter() - started
+        extra = {}
+    else:
+        embedder, cache = Embedder(), EmbeddingCache(workdir / "cache")
+        if mode == "product_cold":
+            embedder.model  # noqa: B018 - load before the clock starts, as for the plain paths
+        started = time.perf_counter()
+        batch = embed_texts(texts, embedder, cache)
+        seconds = time.perf_counter() - started
+        vectors = batch.vectors
+        loaded_model = embedder.loaded
+        extra = {
+            "encoded": batch.encoded,
+            "cache_hits": batch.cache_hits,
+            "truncated": int(sum(batch.truncated)),
+            "model_id": embedder.model_id,
+        }
+    np.save(workdir / f"{mode}.npy", vectors.astype(np.float32))
+    (workdir / f"{mode}.json").write_text(
+        json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "model_loaded": loaded_model, **extra})
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=2000, help="number of transcripts (default 2000)")
+    parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)  # internal: run one path
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mode:
+        run_mode(args.mode, args.workdir)
+        return
+
+    import torch
+
+    from cx_platform.lib.embeddings import bf16_supported
+
+    texts = sample_transcripts(args.n)
+    print(
+        f"{len(texts)} real transcripts ({', '.join(ADAPTERS)}), {len(set(texts))} distinct, "
+        f"mean {np.mean([len(t) for t in texts]):.0f} characters"
+    )
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+        f"native bf16: {bf16_supported()}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        (workdir / "texts.json").write_text(json.dumps(texts))
+        results = {}
+        for mode in MODES:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.embedding_speed",
+                    "--mode",
+                    mode,
+                    "--workdir",
+                    str(workdir),
+                ],
+                check=True,
+                env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+            )
+            results[mode] = json.loads((workdir / f"{mode}.json").read_text())
+            results[mode]["vectors"] = np.load(workdir / f"{mode}.npy")
+            print(f"  {mode}: {results[mode]['seconds']:.1f} s", flush=True)
+
+    reference = results["plain_loop"]
+    # empty and word-less texts (e.g. an NPS comment "0") get no vector from the product, by design
+    embedded = np.linalg.norm(results["product_cold"]["vectors"], axis=1) > 0
+    rows = []
+    for mode, r in results.items():
+        cosine = (r["vectors"] * reference["vectors"]).sum(axis=1)[embedded]
+        rows.append(
+            {
+                "path": mode,
+                "seconds": round(r["seconds"], 2),
+                "transcripts_per_s": round(len(texts) / r["seconds"], 1),
+                "x_plain_loop": round(reference["seconds"] / r["seconds"], 1),
+                "mean_cosine": round(float(cosine.mean()), 6),
+                "min_cosine": round(float(cosine.min()), 6),
+                "peak_rss_mb": round(r["peak_rss_mb"]),
+                "model_loaded": r["model_loaded"],
+            }
+        )
+    with pl.Config(
+        tbl_rows=10,
+        tbl_cols=10,
+        tbl_width_chars=160,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):
+        print(pl.DataFrame(rows))
+    cold = results["product_cold"]
+    print(
+        f"cosine over the {embedded.sum()} texts the product embeds ({(~embedded).sum()} empty or word-less "
+        "texts get status empty/no_words and no vector)"
+    )
+    print(
+        f"product cold: {cold['encoded']} texts encoded ({cold['truncated']} truncated to the model's "
+        f"max_seq_length), model {cold['model_id']}; warm: {results['product_warm']['cache_hits']} cache hits"
+    )
+
+
+if __name__ == "__main__":
+    main()
