@@ -59,9 +59,9 @@ def _render(lake_dir: Path, out: str | None) -> Path:
 def _materialize(lake_dir: Path) -> Path | None:
     os.environ["CX_LAKE_DIR"] = str(lake_dir)  # read by the code location's resources when it loads
     # the same local instance as the demo (DAGSTER_HOME, default ./.dagster_home, telemetry off)
-    from cx_platform.demo import _prepare_environment
+    from cx_platform.demo import prepare_environment
 
-    _prepare_environment()
+    prepare_environment()
     warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
     from dagster import DagsterInstance
 

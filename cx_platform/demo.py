@@ -23,7 +23,7 @@ import polars as pl
 from cx_platform.lib.landing import active_windows
 
 
-def _prepare_environment() -> None:
+def prepare_environment() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path.cwd() / ".dagster_home"))).resolve()
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merge-gap-days", type=int, default=31)
     parser.add_argument("--log-level", default="INFO", help="Dagster console log level")
     args = parser.parse_args(argv)
-    _prepare_environment()
+    prepare_environment()
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
     from dagster import DagsterInstance
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"lake: {lake.root.resolve()}\ndagster instance: {os.environ['DAGSTER_HOME']}")
 
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
-    result = defs.get_job_def("sources_job").execute_in_process(
+    result = defs.resolve_job_def("sources_job").execute_in_process(
         instance=instance, run_config=run_config, raise_on_error=False
     )
     if not result.success:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     windows = active_windows(days, args.merge_gap_days)
     print(f"{len(days)} business dates hold data -> {len(windows)} single-run ranges")
 
-    daily_job = defs.get_job_def("daily_job")
+    daily_job = defs.resolve_job_def("daily_job")
     for i, (start, end) in enumerate(windows, 1):
         print(f"  [{i}/{len(windows)}] {start} .. {end}", flush=True)
         run = daily_job.execute_in_process(
@@ -79,12 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         if not run.success:
             print(f"daily_job failed for {start}..{end}; see the run in the Dagster UI", file=sys.stderr)
             return 1
-    print("  weekly and monthly rollups", flush=True)
-    if not defs.get_job_def("rollups_job").execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False
-    ).success:
-        print("rollups_job failed; see the run in the Dagster UI", file=sys.stderr)
-        return 1
+    for job, what in (("rollups_job", "weekly and monthly rollups"), ("reporting_job", "executive dashboard")):
+        print(f"  {what}", flush=True)
+        if not defs.resolve_job_def(job).execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        ).success:
+            print(f"{job} failed; see the run in the Dagster UI", file=sys.stderr)
+            return 1
     _print_summary(lake, time.perf_counter() - started)
     return 0
 
@@ -102,8 +103,25 @@ def _print_summary(lake, seconds: float) -> None:
         base = pl.read_parquet(lake.table_path("kpi_customer_base"))
         churn = base["churned"].sum() / base["customers"].sum()
         print(f"\nCustomer base (telco snapshot): {base['customers'].sum()} customers, churn rate {churn:.3f}")
+        print("\nKPIs each source cannot support (the denominator that is zero everywhere):")
+        for source, missing in unsupported_kpis(lake).iter_rows():
+            print(f"  {source:<26} {missing}")
+    dashboard = lake.root / "reporting" / "executive_dashboard.html"
+    print(f"\nExecutive dashboard: {dashboard.resolve()}")
     print(f"\nDone in {seconds:.0f} s. Open the UI with:\n"
           f"  DAGSTER_HOME={os.environ['DAGSTER_HOME']} .venv/bin/dagster dev -h 127.0.0.1 -p 3000")
+
+
+def unsupported_kpis(lake) -> pl.DataFrame:
+    from cx_platform.lib.kpi_coverage import kpi_coverage
+
+    tables = {t: pl.scan_parquet(lake.glob(t)).collect()
+              for t in ("kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily")}
+    return (
+        kpi_coverage(tables).filter(~pl.col("supported"))
+        .group_by("source", maintain_order=True)
+        .agg(pl.concat_str([pl.col("kpi"), pl.lit(" ("), pl.col("why"), pl.lit(")")]).str.join(", "))
+    )
 
 
 def headline_kpis(lake) -> pl.DataFrame:
