@@ -8,6 +8,9 @@ quarantine frame with its file, record number and reason; nothing is dropped sil
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -69,3 +72,28 @@ def with_business_date(df: pl.DataFrame, business_tz: str) -> pl.DataFrame:
 def file_label(path: Path) -> str:
     """How a source file is named in lineage and quarantine: its folder and name, never an absolute path."""
     return f"{path.parent.name}/{path.name}"
+
+
+def rows_frame(rows: list[dict], schema: pl.Schema) -> pl.DataFrame:
+    """Adapter rows (dicts holding only the columns a source knows) as a frame with ``schema``'s types;
+    every column the rows do not name is null."""
+    return pl.from_dicts(rows, schema={n: t for n, t in schema.items() if n != "business_date"})
+
+
+def csv_line(fields: list[str]) -> str:
+    """A parsed record written back as one CSV line, for the quarantine."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    return buffer.getvalue()
+
+
+def local_to_utc(local: dt.datetime, tz: ZoneInfo) -> tuple[dt.datetime, str | None]:
+    """A wall-clock time in ``tz`` as UTC, with a flag when it is ambiguous or does not exist (DST)."""
+    aware = local.replace(tzinfo=tz)
+    utc = aware.astimezone(dt.UTC)
+    flag = None
+    if utc.astimezone(tz).replace(tzinfo=None) != local:
+        flag = "nonexistent_local_time"  # in the spring-forward gap; read with the pre-change offset
+    elif aware.utcoffset() != local.replace(tzinfo=tz, fold=1).utcoffset():
+        flag = "ambiguous_local_time"  # in the repeated autumn hour; read as the first occurrence
+    return utc, flag

@@ -14,18 +14,23 @@ business time zone, as UTC, so that the business date equals the date the CFPB g
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-import polars as pl
 
 from cx_platform.lib import schemas
 from cx_platform.lib.redact import redact_text
-from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, file_label, with_business_date
+from cx_platform.lib.sources.base import (
+    AdapterResult,
+    QuarantineLog,
+    csv_line,
+    file_label,
+    rows_frame,
+    with_business_date,
+)
 
 SOURCE = "cfpb_complaints"  # the landing folder name
 ID_PREFIX = "cfpb"
@@ -107,13 +112,6 @@ def _status(response: str | None) -> tuple[str | None, bool | None]:
 
 class Rejected(ValueError):
     """A record that goes to the quarantine; the message is the reason."""
-
-
-def _raw(fields: list[str]) -> str:
-    """A parsed record written back as one CSV line, for the quarantine."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(fields)
-    return out.getvalue()
 
 
 def _find_header(handle: TextIO, path: Path) -> list[str] | None:
@@ -212,31 +210,6 @@ def _interaction(values: dict[str, str | None], tz: ZoneInfo) -> dict:
     }
 
 
-_FRAME_SCHEMA = {
-    name: schemas.INTERACTIONS[name]
-    for name in (
-        "interaction_id",
-        "source",
-        "kind",
-        "brand",
-        "channel",
-        "queue",
-        "source_reason",
-        "created_at",
-        "first_response_at",
-        "status",
-        "resolved",
-        "reopened",
-        "responded_in_time",
-        "n_messages",
-        "transcript",
-        "quality_flags",
-        "source_file",
-        "source_record",
-    )
-}
-
-
 def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
     tz = ZoneInfo(business_tz)
     quarantine = QuarantineLog(SOURCE)
@@ -255,11 +228,11 @@ def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
                 if row["interaction_id"] in seen:
                     raise Rejected("duplicate id")
             except Rejected as rejected:
-                quarantine.add(label, record, str(rejected), _raw(fields))
+                quarantine.add(label, record, str(rejected), csv_line(fields))
                 continue
             seen.add(row["interaction_id"])
             rows.append({**row, "source_file": label, "source_record": record})
-    frame = pl.DataFrame(rows, schema=_FRAME_SCHEMA)
+    frame = rows_frame(rows, schemas.INTERACTIONS)
     accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
     return AdapterResult(
         source=SOURCE,

@@ -12,18 +12,24 @@ integer from 0 to 10 is quarantined, never clipped. The company name is masked i
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-import polars as pl
 
 from cx_platform.lib import schemas
 from cx_platform.lib.redact import redact_text
-from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, file_label, with_business_date
+from cx_platform.lib.sources.base import (
+    AdapterResult,
+    QuarantineLog,
+    csv_line,
+    file_label,
+    local_to_utc,
+    rows_frame,
+    with_business_date,
+)
 
 SOURCE = "nps_verbatims"  # the landing folder name
 ID_PREFIX = "nps"
@@ -62,24 +68,6 @@ def _parse_score(value: str | None) -> int | None:
     if not 0 <= number <= 10:
         raise Rejected(f"NPS_SCORE out of range 0-10: {value!r}")
     return int(number)
-
-
-def _to_utc(local: datetime) -> tuple[datetime, str | None]:
-    """UK wall-clock time as UTC, with a flag when the wall-clock time is ambiguous or does not exist."""
-    aware = local.replace(tzinfo=SOURCE_TZ)
-    utc = aware.astimezone(timezone.utc)
-    flag = None
-    if utc.astimezone(SOURCE_TZ).replace(tzinfo=None) != local:
-        flag = "nonexistent_local_time"  # in the spring-forward gap; read with the pre-change offset
-    elif aware.utcoffset() != local.replace(tzinfo=SOURCE_TZ, fold=1).utcoffset():
-        flag = "ambiguous_local_time"  # in the repeated autumn hour; read as the first occurrence
-    return utc, flag
-
-
-def _raw(fields: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(fields)
-    return out.getvalue()
 
 
 def _find_header(handle: TextIO, path: Path) -> list[str] | None:
@@ -142,7 +130,7 @@ def _interaction(values: dict[str, str | None]) -> dict:
         raise Rejected(f"unparseable CUSTOMER_RESPONSE_DATE: {when!r}") from None
     score = _parse_score(values.get("NPS_SCORE"))
 
-    created_at, time_flag = _to_utc(local)
+    created_at, time_flag = local_to_utc(local, SOURCE_TZ)
     flags = [time_flag] if time_flag else []
     rating = values.get("NPS_RATING")
     if score is not None and rating is not None and rating.lower() != RATINGS[score]:
@@ -160,26 +148,6 @@ def _interaction(values: dict[str, str | None]) -> dict:
         "transcript": redact_text(text),
         "quality_flags": ",".join(flags) or None,
     }
-
-
-_FRAME_SCHEMA = {
-    name: schemas.INTERACTIONS[name]
-    for name in (
-        "interaction_id",
-        "source",
-        "kind",
-        "brand",
-        "channel",
-        "source_reason",
-        "created_at",
-        "nps_score",
-        "n_messages",
-        "transcript",
-        "quality_flags",
-        "source_file",
-        "source_record",
-    )
-}
 
 
 def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
@@ -200,12 +168,12 @@ def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
                 if interaction_id in seen:  # the same file name read twice, e.g. from two folders
                     raise Rejected("duplicate id")
             except Rejected as rejected:
-                quarantine.add(label, record, str(rejected), _raw(fields))
+                quarantine.add(label, record, str(rejected), csv_line(fields))
                 continue
             seen.add(interaction_id)
             row = {"interaction_id": interaction_id, **row, "source_file": label, "source_record": record}
             rows.append(row)
-    frame = pl.DataFrame(rows, schema=_FRAME_SCHEMA)
+    frame = rows_frame(rows, schemas.INTERACTIONS)
     accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
     return AdapterResult(
         source=SOURCE,

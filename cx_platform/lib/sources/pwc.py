@@ -26,16 +26,22 @@ without them), ``nonexistent_local_time`` / ``ambiguous_local_time`` (DST change
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
-import polars as pl
 from openpyxl.utils.datetime import from_excel, to_excel
 
 from cx_platform.lib import schemas
-from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, file_label, with_business_date
+from cx_platform.lib.sources.base import (
+    AdapterResult,
+    QuarantineLog,
+    file_label,
+    local_to_utc,
+    rows_frame,
+    with_business_date,
+)
 
 SOURCE = "pwc_call_center"
 FILE_PATTERNS = ("*.xlsx",)
@@ -200,18 +206,6 @@ def _parse_yes_no(column: str, value: object) -> bool:
     raise _Reject(f"{'missing' if text is None else 'bad'} {COLUMNS[column]}: {value!r}")
 
 
-def _to_utc(local: datetime, tz: ZoneInfo) -> tuple[datetime, str | None]:
-    """A wall-clock time in ``tz`` as UTC, with a flag when it is ambiguous or does not exist (DST)."""
-    aware = local.replace(tzinfo=tz)
-    utc = aware.astimezone(timezone.utc)
-    flag = None
-    if utc.astimezone(tz).replace(tzinfo=None) != local:
-        flag = "nonexistent_local_time"  # in the spring-forward gap; read with the pre-change offset
-    elif aware.utcoffset() != local.replace(tzinfo=tz, fold=1).utcoffset():
-        flag = "ambiguous_local_time"  # in the repeated autumn hour; read as the first occurrence
-    return utc, flag
-
-
 def _map_call(cells: dict[str, object], tz: ZoneInfo) -> dict:
     """One call as a canonical row (without lineage columns); raises _Reject when it cannot be read."""
     call_id = _text(cells["call_id"])
@@ -228,7 +222,7 @@ def _map_call(cells: dict[str, object], tz: ZoneInfo) -> dict:
     talk = _parse_duration("talk", cells["talk"])
     csat = _parse_rating(cells["rating"])
 
-    created_at, tz_flag = _to_utc(datetime.combine(day, time()) + clock, tz)
+    created_at, tz_flag = local_to_utc(datetime.combine(day, time()) + clock, tz)
     flags = [tz_flag] if tz_flag else []
     first_response_at = resolved_at = None
     if answered:
@@ -323,35 +317,6 @@ def _read_file(path: Path, tz: ZoneInfo, seen: set[str], quarantine: QuarantineL
         workbook.close()
 
 
-_FRAME_SCHEMA = {
-    name: schemas.INTERACTIONS[name]
-    for name in (
-        "interaction_id",
-        "source",
-        "kind",
-        "brand",
-        "channel",
-        "agent_id",
-        "queue",
-        "source_reason",
-        "created_at",
-        "first_response_at",
-        "resolved_at",
-        "status",
-        "resolved",
-        "handled_by_bot",
-        "answered",
-        "abandoned",
-        "wait_seconds",
-        "handle_seconds",
-        "csat_score",
-        "quality_flags",
-        "source_file",
-        "source_record",
-    )
-}
-
-
 def read(files: list[Path], business_tz: str = "UTC", source_tz: str = DEFAULT_SOURCE_TZ) -> AdapterResult:
     tz = ZoneInfo(source_tz)
     quarantine = QuarantineLog(SOURCE)
@@ -363,7 +328,7 @@ def read(files: list[Path], business_tz: str = "UTC", source_tz: str = DEFAULT_S
         file_rows, file_records = _read_file(path, tz, seen, quarantine)
         rows.extend(file_rows)
         records_read += file_records
-    frame = pl.DataFrame(rows, schema=_FRAME_SCHEMA)
+    frame = rows_frame(rows, schemas.INTERACTIONS)
     accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
     return AdapterResult(
         source=SOURCE,

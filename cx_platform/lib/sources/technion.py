@@ -41,14 +41,20 @@ outcome, a missing or non-numeric ``call_id``, a malformed ``customer_id``, a du
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import polars as pl
 
 from cx_platform.lib import schemas
-from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, file_label, with_business_date
+from cx_platform.lib.sources.base import (
+    AdapterResult,
+    QuarantineLog,
+    file_label,
+    local_to_utc,
+    rows_frame,
+    with_business_date,
+)
 
 SOURCE = "technion_call_center"
 # Monthly call logs only: the folder also holds data_anonymous_bank_shifts.csv, a staffing matrix.
@@ -166,18 +172,6 @@ def _place(clock: timedelta, anchor: datetime) -> datetime:
     return instant
 
 
-def _to_utc(local: datetime, tz: ZoneInfo) -> tuple[datetime, str | None]:
-    """A wall-clock time in ``tz`` as UTC, with a flag when it is ambiguous or does not exist (DST)."""
-    aware = local.replace(tzinfo=tz)
-    utc = aware.astimezone(timezone.utc)
-    flag = None
-    if utc.astimezone(tz).replace(tzinfo=None) != local:
-        flag = "nonexistent_local_time"  # in the spring-forward gap; read with the pre-change offset
-    elif aware.utcoffset() != local.replace(tzinfo=tz, fold=1).utcoffset():
-        flag = "ambiguous_local_time"  # in the repeated autumn hour; read as the first occurrence
-    return utc, flag
-
-
 def _is_placeholder(start: timedelta, exit_: timedelta, seconds: int) -> bool:
     """A phase that did not happen: ``0:00:00`` / ``0:00:00`` and 0 seconds."""
     return seconds == 0 and start == timedelta(0) == exit_
@@ -241,10 +235,10 @@ def _map_call(values: dict[str, str], tz: ZoneInfo) -> dict:
     if call_type not in CALL_TYPES:
         flags.append("unknown_type")
 
-    created_at, tz_flag = _to_utc(entry, tz)
+    created_at, tz_flag = local_to_utc(entry, tz)
     first_response_at = resolved_at = None
     if served and ser_start is not None:
-        first_response_at, start_tz_flag = _to_utc(ser_start, tz)
+        first_response_at, start_tz_flag = local_to_utc(ser_start, tz)
         resolved_at = first_response_at + timedelta(seconds=seconds["ser_time"])
         tz_flag = tz_flag or start_tz_flag
     if tz_flag:
@@ -325,35 +319,6 @@ def _read_file(path: Path, tz: ZoneInfo, seen: set[str], quarantine: QuarantineL
     return rows, record
 
 
-_FRAME_SCHEMA = {
-    name: schemas.INTERACTIONS[name]
-    for name in (
-        "interaction_id",
-        "source",
-        "kind",
-        "brand",
-        "channel",
-        "customer_id",
-        "agent_id",
-        "queue",
-        "source_reason",
-        "created_at",
-        "first_response_at",
-        "resolved_at",
-        "status",
-        "resolved",
-        "handled_by_bot",
-        "answered",
-        "abandoned",
-        "wait_seconds",
-        "handle_seconds",
-        "quality_flags",
-        "source_file",
-        "source_record",
-    )
-}
-
-
 def read(files: list[Path], business_tz: str = "UTC", source_tz: str = DEFAULT_SOURCE_TZ) -> AdapterResult:
     tz = ZoneInfo(source_tz)
     quarantine = QuarantineLog(SOURCE)
@@ -365,7 +330,7 @@ def read(files: list[Path], business_tz: str = "UTC", source_tz: str = DEFAULT_S
         file_rows, file_records = _read_file(path, tz, seen, quarantine)
         rows.extend(file_rows)
         records_read += file_records
-    frame = pl.DataFrame(rows, schema=_FRAME_SCHEMA)
+    frame = rows_frame(rows, schemas.INTERACTIONS)
     accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
     return AdapterResult(
         source=SOURCE,

@@ -18,10 +18,9 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-import polars as pl
 
 from cx_platform.lib import schemas
-from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, file_label
+from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, csv_line, file_label, rows_frame
 
 SOURCE = "telco_churn"
 FILE_PATTERNS = ("Telco-Customer-Churn.csv",)
@@ -38,23 +37,6 @@ REQUIRED_COLUMNS = (
 )
 CHURN = {"Yes": True, "No": False}
 MAX_TENURE_MONTHS = 1200  # a century: anything longer is a corrupt value, not a customer
-
-_ROW_SCHEMA = {
-    name: schemas.CUSTOMERS[name]
-    for name in (
-        "customer_id",
-        "source",
-        "tenure_months",
-        "contract",
-        "payment_method",
-        "internet_service",
-        "monthly_revenue",
-        "total_revenue",
-        "churned",
-        "source_file",
-        "source_record",
-    )
-}
 
 
 class RecordError(ValueError):
@@ -87,12 +69,12 @@ def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
                         f"duplicate customerID {row['customer_id']} (first at {first_seen[row['customer_id']]})"
                     )
             except RecordError as err:
-                quarantine.add(label, record, str(err), _to_csv_line(fields))
+                quarantine.add(label, record, str(err), csv_line(fields))
                 continue
             first_seen[row["customer_id"]] = f"{label} record {record}"
             rows.append(row)
 
-    accepted = schemas.conform(pl.DataFrame(rows, schema=_ROW_SCHEMA), schemas.CUSTOMERS)
+    accepted = schemas.conform(rows_frame(rows, schemas.CUSTOMERS), schemas.CUSTOMERS)
     return AdapterResult(
         source=SOURCE,
         records_read=records_read,
@@ -118,12 +100,6 @@ def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
             yield record, fields
 
     return header, records()
-
-
-def _to_csv_line(fields: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(fields)
-    return buffer.getvalue()
 
 
 def _customer_row(fields: dict[str, str], source_file: str, record: int) -> dict:

@@ -29,11 +29,17 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import polars as pl
 
 from cx_platform.lib import schemas
 from cx_platform.lib.redact import pseudonymize, redact_text
-from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, file_label, with_business_date
+from cx_platform.lib.sources.base import (
+    AdapterResult,
+    QuarantineLog,
+    csv_line,
+    file_label,
+    rows_frame,
+    with_business_date,
+)
 
 SOURCE = "customer_support_tickets"
 FILE_PATTERNS = ("*.csv",)
@@ -63,31 +69,6 @@ NO_TIMESTAMP = "no timestamp: cannot place ticket on a business date"
 PERSONAL_COLUMNS = ("Customer Name", "Customer Email")
 MASK = "[REDACTED]"
 
-_ROW_SCHEMA = {
-    name: schemas.INTERACTIONS[name]
-    for name in (
-        "interaction_id",
-        "source",
-        "kind",
-        "brand",
-        "channel",
-        "customer_id",
-        "queue",
-        "source_reason",
-        "created_at",
-        "resolved_at",
-        "handle_seconds",
-        "status",
-        "resolved",
-        "csat_score",
-        "n_messages",
-        "transcript",
-        "quality_flags",
-        "source_file",
-        "source_record",
-    )
-}
-
 
 class RecordError(ValueError):
     """A ticket record that cannot be read; the message is the quarantine reason."""
@@ -112,7 +93,7 @@ def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
             records_read += 1
             # Mask by header position, also on a record of the wrong length (best effort; e-mail
             # addresses elsewhere are caught by the redaction of the quarantine log).
-            raw = _to_csv_line([MASK if i in personal else field for i, field in enumerate(fields)])
+            raw = csv_line([MASK if i in personal else field for i, field in enumerate(fields)])
             try:
                 if len(fields) != len(header):
                     raise RecordError(f"wrong field count: expected {len(header)}, got {len(fields)}")
@@ -125,7 +106,7 @@ def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
             first_seen[ticket_id] = f"{label} record {record}"
             rows.append(row)
 
-    frame = pl.DataFrame(rows, schema=_ROW_SCHEMA)
+    frame = rows_frame(rows, schemas.INTERACTIONS)
     accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
     return AdapterResult(
         source=SOURCE,
@@ -152,12 +133,6 @@ def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
             yield record, fields
 
     return header, records()
-
-
-def _to_csv_line(fields: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(fields)
-    return buffer.getvalue()
 
 
 def _ticket_row(fields: dict[str, str], source_file: str, record: int) -> tuple[int, dict]:

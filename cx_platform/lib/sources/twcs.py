@@ -46,7 +46,13 @@ import polars as pl
 
 from cx_platform.lib import schemas
 from cx_platform.lib.redact import redact_text
-from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, file_label, with_business_date
+from cx_platform.lib.sources.base import (
+    AdapterResult,
+    QuarantineLog,
+    csv_line,
+    file_label,
+    with_business_date,
+)
 
 SOURCE = "twcs"
 FILE_PATTERNS = ("*.csv",)
@@ -158,7 +164,7 @@ def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str], str
                 continue
             record += 1
             row = [field.replace(_CR_STANDIN, "\r") for field in row]
-            yield record, row, _to_csv_line(row)
+            yield record, row, csv_line(row)
 
     return header, records()
 
@@ -170,12 +176,6 @@ def _column_offset(header: list[str], path: Path) -> int:
     if len(header) == len(COLUMNS) + 1 and header[0] in _INDEX_COLUMN_NAMES and tuple(header[1:]) == COLUMNS:
         return 1
     raise ValueError(f"{file_label(path)}: not a TWCS header: {header}")
-
-
-def _to_csv_line(fields: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(fields)
-    return buffer.getvalue()
 
 
 def _parse_tweet(fields: dict[str, str], file_index: int, source_file: str, record: int) -> Tweet:
