@@ -67,9 +67,8 @@ def fit_linear_model(
     class_weight: str | None = None,
 ) -> LinearModel:
     clf = _logistic_regression(C, class_weight).fit(vectors, labels)
-    classes = (
-        clf.classes_.astype(str) if clf.classes_.dtype == object else clf.classes_
-    )  # savable without pickle
+    # text labels as a fixed-width string array, which numpy saves without pickle
+    classes = clf.classes_.astype(str) if clf.classes_.dtype == object else clf.classes_
     return LinearModel(clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32), classes, model_id)
 
 
@@ -89,8 +88,6 @@ class CsatModel(LinearModel):
     calibration_y: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def expected(self, vectors: np.ndarray) -> np.ndarray:
-        if len(vectors) == 0:
-            return np.zeros(0, dtype=np.float32)
         return (self.proba(vectors) @ self.classes.astype(np.float64)).astype(np.float32)
 
     def predict(self, vectors: np.ndarray) -> np.ndarray:
@@ -312,8 +309,8 @@ def evaluate_satisfaction(rated: pl.DataFrame, vectors: np.ndarray, model_id: st
     nps = {}
     has_class = rated["nps_class"].is_not_null().to_numpy()
     train, evaluate = has_class & ~held_out, has_class & held_out
-    if train.any() and evaluate.any():
-        classes = rated["nps_class"].to_numpy()
+    classes = rated["nps_class"].to_numpy()
+    if evaluate.any() and len(set(classes[train])) >= 2:
         predicted = train_nps_model(vectors[train], classes[train], model_id).predict(vectors[evaluate])
         actual = classes[evaluate]
         values, counts = np.unique(classes[train], return_counts=True)
