@@ -97,3 +97,20 @@ def local_to_utc(local: dt.datetime, tz: ZoneInfo) -> tuple[dt.datetime, str | N
     elif aware.utcoffset() != local.replace(tzinfo=tz, fold=1).utcoffset():
         flag = "ambiguous_local_time"  # in the repeated autumn hour; read as the first occurrence
     return utc, flag
+
+
+def interactions_result(
+    source: str, rows: list[dict], quarantine: QuarantineLog, records_read: int, paths: list[Path],
+    business_tz: str,
+) -> AdapterResult:
+    """The adapter result for an interactions source: rows typed, dated in the business zone, conformed."""
+    frame = rows_frame(rows, schemas.INTERACTIONS)
+    accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
+    return AdapterResult(
+        source=source,
+        records_read=records_read,
+        records_accepted=accepted.height,
+        accepted=accepted,
+        quarantine=quarantine.frame(),
+        files=[file_label(path) for path in paths],
+    )

@@ -21,15 +21,13 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 
-from cx_platform.lib import schemas
 from cx_platform.lib.redact import redact_text
 from cx_platform.lib.sources.base import (
+    interactions_result,
     AdapterResult,
     QuarantineLog,
     csv_line,
     file_label,
-    rows_frame,
-    with_business_date,
 )
 
 SOURCE = "cfpb_complaints"  # the landing folder name
@@ -232,13 +230,4 @@ def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
                 continue
             seen.add(row["interaction_id"])
             rows.append({**row, "source_file": label, "source_record": record})
-    frame = rows_frame(rows, schemas.INTERACTIONS)
-    accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
-    return AdapterResult(
-        source=SOURCE,
-        records_read=records_read,
-        records_accepted=accepted.height,
-        accepted=accepted,
-        quarantine=quarantine.frame(),
-        files=[file_label(path) for path in paths],
-    )
+    return interactions_result(SOURCE, rows, quarantine, records_read, paths, business_tz)

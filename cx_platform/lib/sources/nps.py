@@ -19,16 +19,14 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 
-from cx_platform.lib import schemas
 from cx_platform.lib.redact import redact_text
 from cx_platform.lib.sources.base import (
+    interactions_result,
     AdapterResult,
     QuarantineLog,
     csv_line,
     file_label,
     local_to_utc,
-    rows_frame,
-    with_business_date,
 )
 
 SOURCE = "nps_verbatims"  # the landing folder name
@@ -173,13 +171,4 @@ def read(files: list[Path], business_tz: str = "UTC") -> AdapterResult:
             seen.add(interaction_id)
             row = {"interaction_id": interaction_id, **row, "source_file": label, "source_record": record}
             rows.append(row)
-    frame = rows_frame(rows, schemas.INTERACTIONS)
-    accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
-    return AdapterResult(
-        source=SOURCE,
-        records_read=records_read,
-        records_accepted=accepted.height,
-        accepted=accepted,
-        quarantine=quarantine.frame(),
-        files=[file_label(path) for path in paths],
-    )
+    return interactions_result(SOURCE, rows, quarantine, records_read, paths, business_tz)

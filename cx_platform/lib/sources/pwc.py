@@ -33,14 +33,12 @@ from zoneinfo import ZoneInfo
 import openpyxl
 from openpyxl.utils.datetime import from_excel, to_excel
 
-from cx_platform.lib import schemas
 from cx_platform.lib.sources.base import (
+    interactions_result,
     AdapterResult,
     QuarantineLog,
     file_label,
     local_to_utc,
-    rows_frame,
-    with_business_date,
 )
 
 SOURCE = "pwc_call_center"
@@ -328,13 +326,4 @@ def read(files: list[Path], business_tz: str = "UTC", source_tz: str = DEFAULT_S
         file_rows, file_records = _read_file(path, tz, seen, quarantine)
         rows.extend(file_rows)
         records_read += file_records
-    frame = rows_frame(rows, schemas.INTERACTIONS)
-    accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
-    return AdapterResult(
-        source=SOURCE,
-        records_read=records_read,
-        records_accepted=accepted.height,
-        accepted=accepted,
-        quarantine=quarantine.frame(),
-        files=[file_label(path) for path in paths],
-    )
+    return interactions_result(SOURCE, rows, quarantine, records_read, paths, business_tz)

@@ -46,14 +46,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 
-from cx_platform.lib import schemas
 from cx_platform.lib.sources.base import (
+    interactions_result,
     AdapterResult,
     QuarantineLog,
     file_label,
     local_to_utc,
-    rows_frame,
-    with_business_date,
 )
 
 SOURCE = "technion_call_center"
@@ -330,13 +328,4 @@ def read(files: list[Path], business_tz: str = "UTC", source_tz: str = DEFAULT_S
         file_rows, file_records = _read_file(path, tz, seen, quarantine)
         rows.extend(file_rows)
         records_read += file_records
-    frame = rows_frame(rows, schemas.INTERACTIONS)
-    accepted = schemas.conform(with_business_date(frame, business_tz), schemas.INTERACTIONS)
-    return AdapterResult(
-        source=SOURCE,
-        records_read=records_read,
-        records_accepted=accepted.height,
-        accepted=accepted,
-        quarantine=quarantine.frame(),
-        files=[file_label(path) for path in paths],
-    )
+    return interactions_result(SOURCE, rows, quarantine, records_read, paths, business_tz)
