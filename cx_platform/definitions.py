@@ -8,7 +8,12 @@ import dagster as dg
 # Dagster 1.13; we use them on purpose (single-run ranges, the FCR look-ahead), so keep logs readable.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
-from cx_platform.defs.enrichment.assets import interaction_labels, semantic_csat_model, transcript_embeddings
+from cx_platform.defs.enrichment.assets import (
+    contact_topics,
+    interaction_labels,
+    semantic_csat_model,
+    transcript_embeddings,
+)
 from cx_platform.defs.ingestion.assets import customers, interactions, staging_assets
 from cx_platform.defs.kpis.assets import (
     kpi_customer_base,
@@ -29,6 +34,7 @@ DAILY_ASSETS = [
     interactions,
     transcript_embeddings,
     interaction_labels,
+    contact_topics,
     kpi_funnel_daily,
     kpi_operating_daily,
     kpi_performance_daily,
@@ -51,8 +57,8 @@ sources_job = dg.define_asset_job(
 daily_job = dg.define_asset_job(
     "daily_job",
     selection=dg.AssetSelection.assets(*DAILY_ASSETS, *MONITORING_ASSETS) - _NOT_IN_DATA_RUNS,
-    description="interactions -> embeddings -> labels -> KPI tier tables -> anomalies for the selected "
-    "business dates.",
+    description="interactions -> embeddings -> labels and contact topics -> KPI tier tables -> anomalies "
+    "for the selected business dates.",
 )
 
 # Step 3: weekly and monthly rollups of the daily tier tables (cheap: recomputed whole).

@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_summary(lake, seconds: float) -> None:
     print("\nTables written (rows):")
-    for table in ["interactions", "transcript_embeddings", "interaction_labels", "kpi_funnel_daily",
-                  "kpi_operating_daily", "kpi_performance_daily", "quarantine"]:
+    for table in ["interactions", "transcript_embeddings", "interaction_labels", "contact_topics",
+                  "kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily", "quarantine"]:
         rows = pl.scan_parquet(lake.glob(table)).select(pl.len()).collect().item()
         print(f"  {table:<24} {rows:>8}  {lake.table_dir(table).resolve()}")
     with pl.Config(tbl_rows=20, tbl_cols=20, tbl_width_chars=160, tbl_hide_dataframe_shape=True,

@@ -81,7 +81,7 @@ class Embedder:
         model: str = DEFAULT_MODEL,
         batch_size: int = 64,
         use_bf16: bool = True,
-        max_batch_tokens: int = 8192,
+        max_batch_tokens: int = 2048,
     ):
         self.model_name = model or DEFAULT_MODEL
         self.batch_size = batch_size

@@ -21,6 +21,7 @@ def test_asset_graph_keys_and_groups():
         "transcript_embeddings": "enrichment",
         "semantic_csat_model": "enrichment",
         "interaction_labels": "enrichment",
+        "contact_topics": "enrichment",
         "kpi_funnel_daily": "kpi_funnel",
         "kpi_operating_daily": "kpi_operating",
         "kpi_performance_daily": "kpi_performance",
@@ -35,8 +36,8 @@ def test_asset_graph_keys_and_groups():
 
 def test_daily_assets_share_one_partitions_definition_and_run_ranges_in_one_run():
     graph = defs.resolve_asset_graph()
-    for name in ["interactions", "transcript_embeddings", "interaction_labels", "kpi_funnel_daily",
-                 "kpi_operating_daily", "kpi_performance_daily"]:
+    for name in ["interactions", "transcript_embeddings", "interaction_labels", "contact_topics",
+                 "kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily"]:
         node = graph.get(dg.AssetKey(name))
         assert node.partitions_def == daily_partitions, name
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), name
@@ -57,6 +58,16 @@ def test_fcr_dependency_looks_seven_days_ahead():
     node = graph.get(dg.AssetKey("kpi_operating_daily"))
     mapping = node.partition_mappings[dg.AssetKey("interactions")]
     assert (mapping.start_offset, mapping.end_offset) == (0, 7)
+
+
+def test_contact_topics_look_back_over_their_28_day_window():
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey("contact_topics"))
+    for parent in ("interactions", "transcript_embeddings"):
+        mapping = node.partition_mappings[dg.AssetKey(parent)]
+        assert (mapping.start_offset, mapping.end_offset) == (-27, 0), parent
+    assert dg.AssetKey("contact_topics") in defs.resolve_job_def("daily_job").asset_layer.executable_asset_keys
+    assert dg.AssetKey("contact_topics") in graph.get(dg.AssetKey("executive_dashboard")).parent_keys
 
 
 def test_dashboard_is_rebuilt_after_the_kpi_tables_by_its_own_job():
@@ -94,8 +105,8 @@ def test_monitoring_checks_sensors_and_jobs():
 
 def test_central_policy_automation_freshness_and_column_schemas():
     graph = defs.resolve_asset_graph()
-    for name in ["interactions", "transcript_embeddings", "interaction_labels", "kpi_funnel_daily",
-                 "kpi_operating_daily", "kpi_performance_daily", "kpi_anomalies"]:
+    for name in ["interactions", "transcript_embeddings", "interaction_labels", "contact_topics",
+                 "kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily", "kpi_anomalies"]:
         node = graph.get(dg.AssetKey(name))
         assert node.automation_condition.get_label().startswith("daily_refresh(0 6 * * *"), name
         assert "dagster/column_schema" in node.metadata, name

@@ -111,6 +111,25 @@ def test_embeddings_are_real_unit_vectors(pipeline):
     assert emb["model_id"].str.starts_with("all-MiniLM-L6-v2@").all()
 
 
+def test_contact_topics_cluster_every_embedded_transcript_of_the_window(pipeline):
+    lake, _, _, _ = pipeline
+    from cx_platform.lib import topics
+
+    ticket_days = [dt.date(2023, 5, 31), dt.date(2023, 6, 1)]
+    found = lake.scan_days("contact_topics", ticket_days, topics.CONTACT_TOPICS).collect()
+    embedded = lake.scan_days("transcript_embeddings", ticket_days, schemas.TRANSCRIPT_EMBEDDINGS).filter(
+        pl.col("status").is_in(["ok", "truncated"])).collect()
+    latest = found.filter(pl.col("business_date") == dt.date(2023, 6, 1))
+    assert latest.height >= 2 and (latest["name"].str.len_chars() > 0).all()
+    # the window of 2023-06-01 (2023-05-05..06-01) holds both ticket days: every vector is in one topic
+    assert latest["volume_window"].sum() == embedded.height
+    assert (latest["daily_volume"].list.len() == topics.WINDOW_DAYS).all()
+    assert latest["volume_day"].sum() == embedded.filter(pl.col("business_date") == dt.date(2023, 6, 1)).height
+    # the call-centre days have no text: their partitions exist, with no rows
+    assert lake.scan_days("contact_topics", [dt.date(1999, 2, 1)], topics.CONTACT_TOPICS).collect().is_empty()
+    assert dt.date(1999, 2, 1) in lake.existing_days("contact_topics")
+
+
 def test_kpi_values_match_the_interactions_they_summarize(pipeline):
     lake, _, _, _ = pipeline
     day = dt.date(1999, 2, 1)

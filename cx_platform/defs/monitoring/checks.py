@@ -23,7 +23,7 @@ from cx_platform.defs.ingestion.assets import INTERACTION_SOURCES
 from cx_platform.defs.monitoring.policies import FRESHNESS_DEADLINE
 from cx_platform.defs.partitions import BUSINESS_TZ, daily_partitions, partition_days
 from cx_platform.defs.resources import LakeResource
-from cx_platform.lib import kpis, schemas
+from cx_platform.lib import kpis, schemas, topics
 from cx_platform.lib.anomaly import ANOMALIES
 from cx_platform.lib.lake import Lake
 
@@ -275,6 +275,18 @@ def _no_anomalies(_lake, _days, frame):
     }
 
 
+def _topic_volumes(_lake, _days, frame):
+    return _violations(
+        window_not_recent_plus_baseline=_count(
+            frame, pl.col("volume_window") != pl.col("volume_recent") + pl.col("volume_baseline")),
+        daily_volumes_not_window=_count(frame, pl.col("daily_volume").list.sum() != pl.col("volume_window")),
+        day_above_recent=_count(frame, pl.col("volume_day") > pl.col("volume_recent")),
+        shares_outside_0_1=_count(frame, ~pl.col("share_recent").fill_null(0).is_between(0, 1)
+                                  | ~pl.col("share_baseline").fill_null(0).is_between(0, 1)),
+        unnamed=_count(frame, pl.col("name").fill_null("") == ""),
+    )
+
+
 KPI_RULES = [
     Rule("one_row_per_segment", "One row per day x source x brand x channel.", ERROR, _segments_unique),
     Rule("values_in_range", "Counts, sums and durations >= 0, NPS in [-100, 100], semantic CSAT mean in "
@@ -305,6 +317,10 @@ DAILY_CHECKS = [
              _covers_interactions),
         Rule("values_in_range", "Semantic CSAT 1-5, sentiment -1..1, reason score -1..1, a status on every "
              "row.", ERROR, _label_values),
+    ]),
+    table_checks("contact_topics", topics.CONTACT_TOPICS, [
+        Rule("volumes_consistent", "Per topic: window volume = recent + baseline = sum of the daily volumes, "
+             "the day's volume <= recent volume, shares in [0, 1], a name.", ERROR, _topic_volumes),
     ]),
     *(table_checks(t, s, KPI_RULES) for t, s in [
         ("kpi_funnel_daily", kpis.FUNNEL_DAILY),

@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 
 from cx_platform.defs.partitions import BUSINESS_TZ
-from cx_platform.lib import kpis, schemas
+from cx_platform.lib import kpis, schemas, topics
 from cx_platform.lib.anomaly import ANOMALIES
 
 # Yesterday's partition of every daily table is computed at 06:00 business time; it is due by 09:00.
@@ -27,6 +27,7 @@ DECLARED_SCHEMAS: dict[str, pl.Schema] = {
     "kpi_performance_daily": kpis.PERFORMANCE_DAILY,
     "kpi_customer_base": kpis.CUSTOMER_BASE,
     "kpi_anomalies": ANOMALIES,
+    "contact_topics": topics.CONTACT_TOPICS,
 }
 
 

@@ -16,7 +16,7 @@ REBUILD_ON_UPDATE = dg.AutomationCondition.eager().without(~dg.AutomationConditi
     group_name="reporting",
     kinds={"html", "polars"},
     deps=["kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily", "kpi_customer_base",
-          "interactions", "interaction_labels", "kpi_anomalies"],
+          "interactions", "interaction_labels", "contact_topics", "kpi_anomalies"],
     automation_condition=REBUILD_ON_UPDATE,
     description=(
         "The executive dashboard leadership decides from: one self-contained HTML page (no network) with a "
