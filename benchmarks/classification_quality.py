@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.classification_quality [--folds 5] [--seeds 3]
 
 1. Contact reason (single label): BANKING77 (77 intents), DSTC11 insurance (22) and banking (18), Bitext
-   (27 intents), CFPB complaint narratives -> product. Each label becomes a taxonomy label (its name as
+   (27 intents), CFPB complaint narratives -> product and -> issue. Each label becomes a taxonomy label (its name as
    the description; the examples drawn from the training part) and goes through ``lib/intent.py``:
    zero-shot (descriptions only, every row scored), few-shot with 5 and 10 examples per label (a
    stratified 80/20 split, examples sampled from the 80%, mean over seeds) and all examples (stratified
@@ -324,6 +324,7 @@ def main() -> None:
         "dstc11_banking": data.dstc11("banking"),
         "bitext": data.bitext(),
         "cfpb_product": data.cfpb_products(),
+        "cfpb_issue": data.cfpb_issues(),
     }
     rows = []
     for name, frame in datasets.items():

@@ -54,6 +54,28 @@ def cfpb_products(min_rows: int = 20) -> pl.DataFrame:
     return frame.filter(pl.len().over("label") >= min_rows)
 
 
+def cfpb_issues(min_rows: int = 20) -> pl.DataFrame:
+    """Complaint narratives with the CFPB issue (the finer label under the product) as the label. The
+    product's canonical rows do not keep the issue, so it is read back from the same records by complaint
+    id; issues with fewer than ``min_rows`` narratives are left out."""
+    folder = SAMPLES / cfpb.SOURCE
+    issues = {}
+    for path in sorted(p for pattern in cfpb.FILE_PATTERNS for p in folder.glob(pattern) if p.is_file()):
+        for _, values, _, _ in cfpb._records(path):
+            if values and values.get("Complaint ID") and values.get("Issue"):
+                issues[f"{cfpb.ID_PREFIX}:{values['Complaint ID']}"] = values["Issue"]
+    frame = (
+        interactions("cfpb_complaints")
+        .filter(pl.col("transcript").is_not_null())
+        .select(
+            pl.col("transcript").alias("text"),
+            pl.col("interaction_id").replace_strict(issues, default=None).alias("label"),
+        )
+        .filter(pl.col("label").is_not_null())
+    )
+    return frame.filter(pl.len().over("label") >= min_rows)
+
+
 def twcs_topics() -> tuple[pl.DataFrame, list[str], dict[str, str]]:
     """The 200 labelled AmazonHelp inbound tweets: (text + one 0/1 column per topic, topic names, the
     topic's hypothesis sentence from the labelling paper as its description)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -114,3 +115,62 @@ def interactions_result(
         quarantine=quarantine.frame(),
         files=[file_label(path) for path in paths],
     )
+
+
+# A header is looked for in at most this many lines: exports may carry junk lines before it.
+MAX_PREAMBLE_LINES = 50
+
+Record = tuple[int, dict[str, str | None] | None, list[str], str | None]
+
+
+def find_csv_header(handle, path: Path, required: tuple[str, ...], what: str) -> list[str] | None:
+    """Read ``handle`` past any preamble up to and including the header line (the first line that names
+    every ``required`` column); return the header's names. None for a file with nothing but blank lines;
+    a ValueError naming ``what`` when there is text but no header."""
+    blank = True
+    for _ in range(MAX_PREAMBLE_LINES):
+        line = handle.readline()
+        if not line:
+            if blank:
+                return None
+            break
+        blank = blank and not line.strip()
+        names = [name.strip().lstrip("\ufeff") for name in next(csv.reader([line]), [])]
+        if all(name in names for name in required):
+            return names
+    raise ValueError(
+        f"{path}: no {what} header (with {', '.join(required)}) in the first {MAX_PREAMBLE_LINES} lines"
+    )
+
+
+def csv_records(
+    path: Path, required: tuple[str, ...], what: str, clean: Callable[[str | None], str | None]
+) -> Iterator[Record]:
+    """(record number, values by column or None, raw fields, parse error) for each data record of a CSV
+    export whose header (see :func:`find_csv_header`) may follow junk lines.
+
+    Values go through ``clean``; a record whose field count differs from the header's has no values and
+    comes with the error, as does one the csv module cannot parse. Blank lines are not records.
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = find_csv_header(handle, path, required, what)
+        if header is None:
+            return
+        reader = csv.reader(handle)
+        record = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                record += 1
+                yield record, None, [], f"csv parse error: {err}"
+                continue
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            record += 1
+            if len(fields) != len(header):
+                yield record, None, fields, f"wrong field count: {len(fields)}, expected {len(header)}"
+            else:
+                yield record, {name: clean(value) for name, value in zip(header, fields)}, fields, None

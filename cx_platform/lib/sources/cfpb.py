@@ -13,21 +13,20 @@ business time zone, as UTC, so that the business date equals the date the CFPB g
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TextIO
 from zoneinfo import ZoneInfo
-
 
 from cx_platform.lib.redact import redact_text
 from cx_platform.lib.sources.base import (
-    interactions_result,
     AdapterResult,
     QuarantineLog,
+    Record,
     csv_line,
+    csv_records,
     file_label,
+    interactions_result,
 )
 
 SOURCE = "cfpb_complaints"  # the landing folder name
@@ -35,8 +34,6 @@ ID_PREFIX = "cfpb"
 FILE_PATTERNS = ("*.csv",)
 
 REQUIRED = ("Date received", "Complaint ID")
-# How many lines to look through for the header before giving up on a file.
-MAX_PREAMBLE_LINES = 50
 
 EMPTY_VALUES = {"", "none", "n/a"}
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%y", "%m/%d/%Y", "%Y/%m/%d")
@@ -112,55 +109,10 @@ class Rejected(ValueError):
     """A record that goes to the quarantine; the message is the reason."""
 
 
-def _find_header(handle: TextIO, path: Path) -> list[str] | None:
-    """Read past any preamble up to and including the header line; return the header's names.
-
-    None for a file with nothing but blank lines; an error when there is text but no header.
-    """
-    blank = True
-    for _ in range(MAX_PREAMBLE_LINES):
-        line = handle.readline()
-        if not line:
-            if blank:
-                return None
-            break
-        blank = blank and not line.strip()
-        names = [name.strip().lstrip("\ufeff") for name in next(csv.reader([line]), [])]
-        if all(name in names for name in REQUIRED):
-            return names
-    raise ValueError(
-        f"{path}: no CFPB header (with {', '.join(REQUIRED)}) in the first {MAX_PREAMBLE_LINES} lines"
-    )
-
-
-def _records(path: Path) -> Iterator[tuple[int, dict[str, str | None] | None, list[str], str | None]]:
-    """(record number, values by column or None, raw fields, parse error) for each data record of ``path``.
-
-    Values are cleaned (see ``_clean``); a record whose field count differs from the header's has no
-    values and comes with the error. Blank lines are not records.
-    """
-    with path.open(encoding="utf-8", newline="") as handle:
-        header = _find_header(handle, path)
-        if header is None:
-            return
-        reader = csv.reader(handle)
-        record = 0
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as err:
-                record += 1
-                yield record, None, [], f"csv parse error: {err}"
-                continue
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue
-            record += 1
-            if len(fields) != len(header):
-                yield record, None, fields, f"wrong field count: {len(fields)}, expected {len(header)}"
-            else:
-                yield record, {name: _clean(value) for name, value in zip(header, fields)}, fields, None
+def _records(path: Path) -> Iterator[Record]:
+    """(record number, values by column or None, raw fields, parse error) for each data record of ``path``
+    (see :func:`~cx_platform.lib.sources.base.csv_records`). Values are cleaned (see ``_clean``)."""
+    return csv_records(path, REQUIRED, "CFPB", _clean)
 
 
 YES_NO = {"Yes": True, "No": False}

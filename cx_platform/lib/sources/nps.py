@@ -11,21 +11,20 @@ integer from 0 to 10 is quarantined, never clipped. The company name is masked i
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
 from zoneinfo import ZoneInfo
-
 
 from cx_platform.lib.redact import redact_text
 from cx_platform.lib.sources.base import (
-    interactions_result,
     AdapterResult,
     QuarantineLog,
+    Record,
     csv_line,
+    csv_records,
     file_label,
+    interactions_result,
     local_to_utc,
 )
 
@@ -36,7 +35,6 @@ FILE_PATTERNS = ("*.csv",)
 SOURCE_TZ = ZoneInfo("Europe/London")  # response times are UK wall-clock times
 DATE_FORMAT = "%d/%m/%Y %H:%M"
 REQUIRED = ("CUSTOMER_RESPONSE_DATE", "NPS_SCORE", "text")
-MAX_PREAMBLE_LINES = 50
 
 # NPS classes by score, to cross-check the file's own NPS_RATING.
 RATINGS = {**{s: "detractor" for s in range(0, 7)}, 7: "passive", 8: "passive", 9: "promoter", 10: "promoter"}
@@ -68,55 +66,10 @@ def _parse_score(value: str | None) -> int | None:
     return int(number)
 
 
-def _find_header(handle: TextIO, path: Path) -> list[str] | None:
-    """Read past any preamble up to and including the header line; return the header's names.
-
-    None for a file with nothing but blank lines; an error when there is text but no header.
-    """
-    blank = True
-    for _ in range(MAX_PREAMBLE_LINES):
-        line = handle.readline()
-        if not line:
-            if blank:
-                return None
-            break
-        blank = blank and not line.strip()
-        names = [name.strip().lstrip("\ufeff") for name in next(csv.reader([line]), [])]
-        if all(name in names for name in REQUIRED):
-            return names
-    raise ValueError(
-        f"{path}: no NPS header (with {', '.join(REQUIRED)}) in the first {MAX_PREAMBLE_LINES} lines"
-    )
-
-
-def _records(path: Path) -> Iterator[tuple[int, dict[str, str | None] | None, list[str], str | None]]:
-    """(record number, values by column or None, raw fields, parse error) for each data record of ``path``.
-
-    Values are stripped, empty ones None; a record whose field count differs from the header's has no
-    values and comes with the error. Blank lines are not records.
-    """
-    with path.open(encoding="utf-8", newline="") as handle:
-        header = _find_header(handle, path)
-        if header is None:
-            return
-        reader = csv.reader(handle)
-        record = 0
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as err:
-                record += 1
-                yield record, None, [], f"csv parse error: {err}"
-                continue
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue
-            record += 1
-            if len(fields) != len(header):
-                yield record, None, fields, f"wrong field count: {len(fields)}, expected {len(header)}"
-            else:
-                yield record, {name: _clean(value) for name, value in zip(header, fields)}, fields, None
+def _records(path: Path) -> Iterator[Record]:
+    """(record number, values by column or None, raw fields, parse error) for each data record of ``path``
+    (see :func:`~cx_platform.lib.sources.base.csv_records`). Values are stripped, empty ones None."""
+    return csv_records(path, REQUIRED, "NPS", _clean)
 
 
 def _interaction(values: dict[str, str | None]) -> dict:

@@ -34,10 +34,10 @@ import openpyxl
 from openpyxl.utils.datetime import from_excel, to_excel
 
 from cx_platform.lib.sources.base import (
-    interactions_result,
     AdapterResult,
     QuarantineLog,
     file_label,
+    interactions_result,
     local_to_utc,
 )
 

@@ -45,12 +45,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-
 from cx_platform.lib.sources.base import (
-    interactions_result,
     AdapterResult,
     QuarantineLog,
     file_label,
+    interactions_result,
     local_to_utc,
 )
 

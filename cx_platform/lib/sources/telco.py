@@ -18,7 +18,6 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-
 from cx_platform.lib import schemas
 from cx_platform.lib.sources.base import AdapterResult, QuarantineLog, csv_line, file_label, rows_frame
 

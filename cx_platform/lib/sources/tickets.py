@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-
 from cx_platform.lib import schemas
 from cx_platform.lib.redact import pseudonymize, redact_text
 from cx_platform.lib.sources.base import (
