@@ -3,7 +3,8 @@
 * ``landing_sensor`` hashes every landing file; a file whose bytes changed (or a new or removed file) is
   parsed by its adapter to find the business days whose rows changed. It requests one run per window of
   changed days: the source's staging asset and the daily tables of those days, from 7 days before
-  (the FCR/deflection KPIs of D-7..D-1 read day D) to the last changed day, as one single-run range.
+  (the FCR/deflection KPIs of D-7..D-1 read day D) to 27 days after the last changed day (the contact
+  topics of D+1..D+27 cluster day D), up to the latest partition, as one single-run range.
   A file that was only touched is ignored; a re-sent corrected file re-runs just the days it corrects.
 * ``anomaly_alert_sensor`` sends the anomalies of newly materialized ``kpi_anomalies`` partitions to the
   alert sink, which never sends the same (KPI, segment, day) twice.
@@ -25,7 +26,7 @@ from cx_platform.defs.ingestion.assets import INTERACTION_SOURCES
 from cx_platform.defs.monitoring import checks
 from cx_platform.defs.partitions import BUSINESS_TZ, daily_partitions
 from cx_platform.defs.resources import AlertSinkResource, LakeResource, LandingResource
-from cx_platform.lib import kpis
+from cx_platform.lib import kpis, topics
 from cx_platform.lib.anomaly import ANOMALIES
 from cx_platform.lib.landing import (
     FileChanges,
@@ -43,8 +44,8 @@ from cx_platform.lib.sources import telco
 ADAPTERS: dict[str, ModuleType] = {a.SOURCE: a for a in (*INTERACTION_SOURCES, telco)}
 DAILY_CHAIN = [
     dg.AssetKey(k)
-    for k in ("interactions", "transcript_embeddings", "interaction_labels", "kpi_funnel_daily",
-              "kpi_operating_daily", "kpi_performance_daily", "kpi_anomalies")
+    for k in ("interactions", "transcript_embeddings", "interaction_labels", "contact_topics",
+              "kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily", "kpi_anomalies")
 ]
 CUSTOMER_CHAIN = [dg.AssetKey("customers"), dg.AssetKey("kpi_customer_base")]
 # Changed days closer than this are re-run as one range (the days between are re-run too, idempotently).
@@ -84,7 +85,9 @@ def landing_run_requests(
     interaction_sources = sorted(s for s in days_by_source if s != telco.SOURCE)
     days = set().union(*(days_by_source[s] for s in interaction_sources))
     staged_with_days: set[str] = set()
-    for start, end in rerun_windows(days, kpis.FCR_WINDOW_DAYS, MERGE_GAP_DAYS, first, last):
+    # a changed day D is read by the FCR of D-7..D-1 and by the contact topics of D+1..D+27
+    for start, end in rerun_windows(days, kpis.FCR_WINDOW_DAYS, MERGE_GAP_DAYS, first, last,
+                                    look_ahead_days=topics.WINDOW_DAYS - 1):
         sources = [s for s in interaction_sources if any(start <= d <= end for d in days_by_source[s])]
         staged_with_days.update(sources)
         requests.append(dg.RunRequest(
@@ -109,7 +112,8 @@ def landing_run_requests(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="New, changed or removed landing files (by content hash) -> re-stage the source and "
-    "re-run the daily tables of the days whose rows changed (plus the 7 days whose FCR reads them).",
+    "re-run the daily tables of the days whose rows changed (plus the 7 days whose FCR reads them and the "
+    "27 days whose contact topics read them, up to the latest partition).",
 )
 def landing_sensor(
     context: dg.SensorEvaluationContext, landing: LandingResource
