@@ -2,8 +2,10 @@
 topics, name each topic by its most distinctive terms (class-based TF-IDF), count its contacts per day,
 and flag topics that are new or growing fast in the most recent days.
 
-Topics are re-discovered for every window, so a topic's id is its volume rank inside one window, not a
-stable key; its name and terms are what identify it from one day to the next.
+Topics are discovered per source (a complaints portal and a support Twitter account have different
+drivers, and when one source goes quiet the other's topics must not look "new" because their share of
+all contacts jumped). They are re-discovered for every window, so a topic's id is its volume rank inside
+one (window, source), not a stable key; its name and terms identify it from one day to the next.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ _MENTION = re.compile(r"@\w+")
 
 CONTACT_TOPICS = pl.Schema(
     {
-        "topic_id": pl.Int32,  # rank by window volume, 0 = largest; not stable across days
+        "source": pl.String,  # topics are discovered within one source
+        "topic_id": pl.Int32,  # rank by window volume within the source, 0 = largest; not stable across days
         "name": pl.String,  # the top three terms
         "terms": pl.List(pl.String),  # most distinctive terms, best first
         "volume_day": pl.Int32,  # the topic's contacts on the partition day
@@ -110,6 +113,19 @@ def topic_terms(texts: list[str], labels: np.ndarray, k: int, n_terms: int = N_T
     return terms
 
 
+def discover_topics_by_source(
+    window: pl.DataFrame, window_end: dt.date, model_id: str, k: int | None = None
+) -> pl.DataFrame:
+    """:func:`discover_topics` for each source of ``window`` (which also has a ``source`` column), in
+    the CONTACT_TOPICS schema, sources in name order."""
+    found = [
+        discover_topics(part, window_end, model_id, k).with_columns(pl.lit(source, pl.String).alias("source"))
+        for (source,), part in window.sort("source").group_by("source", maintain_order=True)
+    ]
+    found = [f for f in found if not f.is_empty()]
+    return pl.concat(found).select(CONTACT_TOPICS.names()) if found else pl.DataFrame(schema=CONTACT_TOPICS)
+
+
 def discover_topics(
     window: pl.DataFrame, window_end: dt.date, model_id: str, k: int | None = None
 ) -> pl.DataFrame:
@@ -160,6 +176,7 @@ def discover_topics(
     return (
         topics.with_columns(
             pl.int_range(pl.len(), dtype=pl.Int32).alias("topic_id"),
+            pl.lit(None, pl.String).alias("source"),  # set by discover_topics_by_source
             pl.lit(window_start).alias("window_start"),
             pl.lit(model_id).alias("model_id"),
             pl.lit(window_end).alias("business_date"),

@@ -230,6 +230,12 @@ def test_topics_are_read_when_their_columns_can_be_recognised(tmp_path):
     refund = out.filter(pl.col("topic") == "refund delay late").row(0, named=True)
     assert (refund["contacts"], refund["emerging"], refund["new"], refund["growth"]) == (12, True, False, 4.0)
     assert prep.normalize_topics(pl.DataFrame({"something": [1]})) is None
+    # topics discovered per source keep their source in the label, so equal names do not merge
+    per_source = prep.normalize_topics(pl.DataFrame({
+        "source": ["twcs", "cfpb_complaints", None], "name": ["refund", "refund", "refund"],
+        "volume_recent": [5, 7, 2], "business_date": [MON] * 3}))
+    assert per_source.select("topic", "contacts").rows() == [
+        ("cfpb_complaints: refund", 7.0), ("twcs: refund", 5.0), ("refund", 2.0)]
     assert prep.read_topics(Lake(tmp_path / "empty")) is None
 
 

@@ -85,6 +85,25 @@ def test_new_and_growing_topics_are_flagged_against_their_baseline_share():
         assert row["window_start"] == END - dt.timedelta(days=27) and row["business_date"] == END
 
 
+def test_topics_are_discovered_per_source_so_a_quiet_source_does_not_flag_another():
+    # tickets: 200 refund contacts, all in the baseline days, none recent (the source went quiet);
+    # tweets: delivery and password, 30 baseline + 10 recent each (steady)
+    tickets = _window({"refund": (200, 0)}).with_columns(pl.lit("tickets").alias("source"))
+    tweets = _window({"delivery": (30, 10), "password": (30, 10)}).with_columns(pl.lit("tweets").alias("source"))
+    window = pl.concat([tickets, tweets])
+    # pooled, delivery's share jumps from 30/260 = 0.115 to 10/20 = 0.5 (x4.3): a false "growing" topic
+    pooled = topics.discover_topics(window.drop("source"), END, "m", k=3)
+    assert pooled.filter(pl.col("name").str.contains("package"))["is_growing"].item()
+    # per source, delivery keeps its share of the tweets: 30/60 = 10/20 = 0.5 (x1.0), nothing flagged
+    found = topics.discover_topics_by_source(window, END, "m", k=2)
+    assert found.schema == topics.CONTACT_TOPICS
+    assert found.group_by("source").len().sort("source").rows() == [("tickets", 2), ("tweets", 2)]
+    tweet_topics = found.filter(pl.col("source") == "tweets")
+    assert tweet_topics["growth"].to_list() == [1.0, 1.0]
+    assert not found["is_new"].any() and not found["is_growing"].any()
+    assert found.filter(pl.col("source") == "tickets")["volume_recent"].sum() == 0
+
+
 def test_no_flags_without_enough_baseline():
     found = topics.discover_topics(_window({"refund": (10, 20), "password": (0, 10)}), END, "m", k=2)
     assert found.height == 2 and not found["is_new"].any() and not found["is_growing"].any()

@@ -352,8 +352,8 @@ TOPIC_WINDOW_MAPPING = dg.TimeWindowPartitionMapping(
 def contact_topics(
     context: dg.AssetExecutionContext, lake: LakeResource, embedding_model: EmbeddingModelResource
 ) -> dg.MaterializeResult:
-    """Contact drivers: for each day with transcripts, the embedded transcripts of the 28 days up to it
-    are clustered (k-means, about sqrt(n/2) topics, at most 20), each topic is named by its most
+    """Contact drivers: for each day with transcripts and each source, the source's embedded transcripts
+    of the 28 days up to it are clustered (k-means, about sqrt(n/2) topics, at most 20), each topic is named by its most
     distinctive terms (class-based TF-IDF), its contacts are counted per day of the window, and it is
     flagged ``is_growing`` when its share of the last 7 days' contacts is at least twice its share of
     the 21 days before, ``is_new`` when it had no contact before or at least 10 times the share, given
@@ -364,7 +364,7 @@ def contact_topics(
     embedder = embedding_model.embedder()
     lookback = day_range(days[0] - dt.timedelta(days=topics.WINDOW_DAYS - 1), days[-1])
     texts = store.scan_days("interactions", lookback, schemas.INTERACTIONS).select(
-        "interaction_id", pl.col("transcript").alias("text")
+        "interaction_id", "source", pl.col("transcript").alias("text")
     )
     window = (
         store.scan_days(
@@ -376,7 +376,9 @@ def contact_topics(
         .collect()
     )
     with_text = set(window["business_date"].unique().to_list())
-    found = [topics.discover_topics(window, day, embedder.model_id) for day in days if day in with_text]
+    found = [
+        topics.discover_topics_by_source(window, day, embedder.model_id) for day in days if day in with_text
+    ]
     frame = pl.concat(found) if found else pl.DataFrame(schema=topics.CONTACT_TOPICS)
     store.write_partitions("contact_topics", days, frame, topics.CONTACT_TOPICS)
     latest = frame.filter(pl.col("business_date") == pl.col("business_date").max())
@@ -386,7 +388,8 @@ def contact_topics(
             "days_with_topics": frame["business_date"].n_unique(),
             "new_topics": frame["is_new"].sum(),
             "growing_topics": frame["is_growing"].sum(),
-            "latest_day_topics": latest.select("name", "volume_window", "is_new", "is_growing").rows()[:20],
+            "latest_day_topics": latest.select("source", "name", "volume_window", "is_new", "is_growing")
+            .rows()[:20],
             "path": dg.MetadataValue.path(str(store.table_dir("contact_topics"))),
         }
     )

@@ -286,7 +286,10 @@ def normalize_topics(frame: pl.DataFrame) -> pl.DataFrame | None:
     date = (pl.coalesce(optional(first("date"), pl.Date), optional(first("business_date"), pl.Date))
             if first("date", "business_date") else pl.lit(None, pl.Date))
     out = frame.select(
-        pl.col(label).cast(pl.String).alias("topic"),
+        # topics are discovered per source: "twcs: refund / order / return"
+        (pl.when(pl.col("source").is_not_null()).then(pl.col("source") + ": ").otherwise(pl.lit(""))
+         + pl.col(label).cast(pl.String) if "source" in frame.columns
+         else pl.col(label).cast(pl.String)).alias("topic"),
         pl.col(count).cast(pl.Float64, strict=False).alias("contacts"),
         flag("is_new", "is_growing", "emerging", "is_emerging").alias("emerging"),
         flag("is_new").alias("new"),
