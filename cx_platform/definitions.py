@@ -25,7 +25,13 @@ from cx_platform.defs.kpis.assets import (
 from cx_platform.defs.monitoring.assets import kpi_anomalies
 from cx_platform.defs.monitoring.checks import DAILY_CHECKS, FRESHNESS_CHECKS, SOURCE_CHECKS
 from cx_platform.defs.monitoring.policies import apply_policies
-from cx_platform.defs.monitoring.sensors import anomaly_alert_sensor, kpi_freshness_sensor, landing_sensor
+from cx_platform.defs.monitoring.sensors import (
+    anomaly_alert_sensor,
+    kpi_freshness_sensor,
+    landing_sensor,
+    topics_follow_up_sensor,
+    topics_job,
+)
 from cx_platform.defs.reporting.assets import executive_dashboard
 from cx_platform.defs.resources import default_resources
 
@@ -101,7 +107,7 @@ defs = dg.Definitions(
         unpartitioned=dg.AssetSelection.assets(*SOURCE_ASSETS),
     ) + REPORTING_ASSETS,
     asset_checks=[*SOURCE_CHECKS, *DAILY_CHECKS, *FRESHNESS_CHECKS],
-    jobs=[sources_job, daily_job, rollups_job, landing_job, freshness_checks_job, reporting_job],
-    sensors=[landing_sensor, anomaly_alert_sensor, kpi_freshness_sensor],
+    jobs=[sources_job, daily_job, rollups_job, landing_job, topics_job, freshness_checks_job, reporting_job],
+    sensors=[landing_sensor, topics_follow_up_sensor, anomaly_alert_sensor, kpi_freshness_sensor],
     resources=default_resources(),
 )

@@ -122,21 +122,14 @@ def active_windows(days: Iterable[dt.date], merge_gap_days: int) -> list[tuple[d
 
 
 def rerun_windows(
-    days: Iterable[dt.date],
-    look_back_days: int,
-    merge_gap_days: int,
-    first: dt.date,
-    last: dt.date,
-    look_ahead_days: int = 0,
+    days: Iterable[dt.date], look_back_days: int, merge_gap_days: int, first: dt.date, last: dt.date
 ) -> list[tuple[dt.date, dt.date]]:
-    """Partition ranges to re-run for changed ``days``: each day, the ``look_back_days`` before it
-    (whose look-ahead KPIs such as FCR read it) and the ``look_ahead_days`` after it (whose trailing
-    windows, such as the contact topics', read it), merged into windows and clipped to [first, last]."""
+    """Partition ranges to re-run for changed ``days``: each day and the ``look_back_days`` before it
+    (whose look-ahead KPIs such as FCR read it), merged into windows and clipped to [first, last]."""
     spans = active_windows(days, merge_gap_days)
     out = []
     for start, end in spans:
-        start = max(start - dt.timedelta(days=look_back_days), first)
-        end = min(end + dt.timedelta(days=look_ahead_days), last)
+        start, end = max(start - dt.timedelta(days=look_back_days), first), min(end, last)
         if start <= end:
             out.append((start, end))
     return _merge_touching(out)

@@ -27,7 +27,7 @@ TICKET_HEADER = [
     "Ticket Priority", "Ticket Channel", "First Response Time", "Time to Resolution",
     "Customer Satisfaction Rating",
 ]
-MODEL_BOUND = {dg.AssetKey("transcript_embeddings"), dg.AssetKey("interaction_labels")}
+MODEL_BOUND = {dg.AssetKey(k) for k in ("transcript_embeddings", "interaction_labels", "contact_topics")}
 
 
 def ticket(ticket_id: int, day: dt.date, email: str | None = None, kind: str = "Billing inquiry",

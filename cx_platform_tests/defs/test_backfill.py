@@ -15,7 +15,7 @@ import pytest
 
 from cx_platform.definitions import defs
 from cx_platform.defs.monitoring import checks
-from cx_platform.defs.monitoring.sensors import landing_sensor
+from cx_platform.defs.monitoring.sensors import landing_sensor, topics_follow_up_sensor
 from cx_platform.defs.resources import LandingResource
 from cx_platform.lib import kpis
 from cx_platform.lib.lake import Lake, day_range
@@ -114,6 +114,26 @@ def test_a_late_file_reruns_its_day_and_the_fcr_days_that_read_it(june):
         *(d.isoformat() for d in day_range(D(2023, 6, 6), D(2023, 6, 10)))}
     assert fcr(lake, D(2023, 6, 2)) == (2, 3)  # 2 June's resolution was not a first-contact resolution
     assert lake.scan_days("interactions", [D(2023, 6, 5)], kpis.INTERACTIONS).collect().height == 3
+
+    # once the landing run has succeeded, the contact topics of the 27 days after its range are re-run
+    # alone: their trailing 28-day window reads 5 June (06-06 .. 06-05 + 27 days = 07-02)
+    follow_up = topics_follow_up_sensor(dg.build_run_status_sensor_context(
+        sensor_name="topics_follow_up_sensor", dagster_instance=instance, dagster_run=run.dagster_run,
+        dagster_event=run.get_run_success_event()))
+    assert isinstance(follow_up, dg.RunRequest)
+    assert (follow_up.tags["dagster/asset_partition_range_start"],
+            follow_up.tags["dagster/asset_partition_range_end"]) == ("2023-06-06", "2023-07-02")
+    assert follow_up.tags["cx/after_run"] == run.run_id
+    assert topics_follow_up_sensor.job_name == "topics_job"
+    assert defs.resolve_job_def("topics_job").asset_layer.selected_asset_keys == {dg.AssetKey("contact_topics")}
+
+    # a run the landing sensor did not launch (here the first backfill) asks for no follow-up
+    first_run = instance.get_run_by_id(instance.get_runs(limit=10)[-1].run_id)
+    assert "cx/topics_through" not in first_run.tags
+    skipped = topics_follow_up_sensor(dg.build_run_status_sensor_context(
+        sensor_name="topics_follow_up_sensor", dagster_instance=instance, dagster_run=first_run,
+        dagster_event=run.get_run_success_event()))
+    assert isinstance(skipped, dg.SkipReason)
 
 
 def test_the_cli_backfills_a_range_in_one_run(june, tmp_path):

@@ -54,8 +54,7 @@ def test_landing_cursor_follows_content_not_file_times(tmp_path, instance):
     path = write_tickets(landing, "tickets.csv", june)
 
     first = landing_tick(instance, landing, None)
-    # every day of the file (06-01..06-10), the 7 days before (FCR) and the 27 after (contact topics)
-    assert windows(first) == [("2023-05-25", "2023-07-07")]
+    assert windows(first) == [("2023-05-25", "2023-06-10")]  # every day of the file, and 7 days before
     request = first.run_requests[0]
     assert request.asset_selection == [TICKETS, *DAILY_CHAIN]
 
@@ -68,7 +67,7 @@ def test_landing_cursor_follows_content_not_file_times(tmp_path, instance):
     corrected[3]["Customer Satisfaction Rating"] = "1.0"  # ticket 4 is on 2023-06-05
     write_tickets(landing, "tickets.csv", corrected)
     resent = landing_tick(instance, landing, first.cursor)
-    assert windows(resent) == [("2023-05-29", "2023-07-02")]  # 06-05 - 7 days .. 06-05 + 27 days
+    assert windows(resent) == [("2023-05-29", "2023-06-05")]
     assert resent.run_requests[0].run_key != request.run_key
 
     # the same corrected file again: unchanged since the last cursor
@@ -82,10 +81,10 @@ def test_a_new_file_with_a_late_day_runs_that_day_and_the_fcr_days_before_it(tmp
     cursor = landing_tick(instance, landing, None).cursor
     write_tickets(landing, "late.csv", [ticket(100, D(2023, 5, 2))])
     late = landing_tick(instance, landing, cursor)
-    assert windows(late) == [("2023-04-25", "2023-05-29")]  # 05-02 - 7 days .. 05-02 + 27 days
+    assert windows(late) == [("2023-04-25", "2023-05-02")]
     # a removed file re-runs the days it held
     (landing / "customer_support_tickets" / "late.csv").unlink()
-    assert windows(landing_tick(instance, landing, late.cursor)) == [("2023-04-25", "2023-05-29")]
+    assert windows(landing_tick(instance, landing, late.cursor)) == [("2023-04-25", "2023-05-02")]
 
 
 def test_an_unreadable_file_restages_its_source_so_the_run_reports_why(tmp_path, instance):

@@ -77,10 +77,3 @@ def test_rerun_windows_look_back_merge_and_clip():
     # windows that meet after the look-back are merged; days after the last partition are dropped
     assert rerun_windows([D(2024, 1, 1), D(2024, 1, 5)], 7, 2, D(2023, 1, 1), D(2024, 1, 3)) == [
         (D(2023, 12, 25), D(2024, 1, 3))]
-    # a look-ahead (trailing-window readers such as the contact topics) extends each window forward,
-    # clipped to the last partition: 01-12 + 27 days = 02-08 and 03-01 - 7 days = 02-23 do not touch,
-    # so two windows, 01-05..02-08 and 02-23..03-28 (03-01 + 27 days)
-    assert rerun_windows(days, 7, 31, D(2024, 1, 5), D(2024, 12, 31), look_ahead_days=27) == [
-        (D(2024, 1, 5), D(2024, 2, 8)), (D(2024, 2, 23), D(2024, 3, 28))]
-    assert rerun_windows([D(2024, 3, 1)], 7, 31, D(2024, 1, 1), D(2024, 3, 10), look_ahead_days=27) == [
-        (D(2024, 2, 23), D(2024, 3, 10))]

@@ -3,9 +3,12 @@
 * ``landing_sensor`` hashes every landing file; a file whose bytes changed (or a new or removed file) is
   parsed by its adapter to find the business days whose rows changed. It requests one run per window of
   changed days: the source's staging asset and the daily tables of those days, from 7 days before
-  (the FCR/deflection KPIs of D-7..D-1 read day D) to 27 days after the last changed day (the contact
-  topics of D+1..D+27 cluster day D), up to the latest partition, as one single-run range.
+  (the FCR/deflection KPIs of D-7..D-1 read day D) to the last changed day, as one single-run range.
   A file that was only touched is ignored; a re-sent corrected file re-runs just the days it corrects.
+* ``topics_follow_up_sensor`` waits for such a run to succeed, then re-runs ``contact_topics`` alone for
+  the 27 days after its range (up to the latest partition): their trailing 28-day window clusters the
+  changed days. Running after the landing run, never beside it, it always reads the new embeddings; the
+  KPI tables of those days, which do not read day D, are not re-run.
 * ``anomaly_alert_sensor`` sends the anomalies of newly materialized ``kpi_anomalies`` partitions to the
   alert sink, which never sends the same (KPI, segment, day) twice.
 * ``kpi_freshness_sensor`` runs the freshness checks after every deadline and whenever a monitored
@@ -51,6 +54,14 @@ CUSTOMER_CHAIN = [dg.AssetKey("customers"), dg.AssetKey("kpi_customer_base")]
 # Changed days closer than this are re-run as one range (the days between are re-run too, idempotently).
 MERGE_GAP_DAYS = 31
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+# On a landing run: the last day whose contact topics read its range (their 28-day window looks back).
+TOPICS_THROUGH = "cx/topics_through"
+
+topics_job = dg.define_asset_job(
+    "topics_job",
+    selection=dg.AssetSelection.assets("contact_topics"),
+    description="Re-discover the contact topics of a range of days (after late data changed their window).",
+)
 
 
 def staging_key(source: str) -> dg.AssetKey:
@@ -85,16 +96,19 @@ def landing_run_requests(
     interaction_sources = sorted(s for s in days_by_source if s != telco.SOURCE)
     days = set().union(*(days_by_source[s] for s in interaction_sources))
     staged_with_days: set[str] = set()
-    # a changed day D is read by the FCR of D-7..D-1 and by the contact topics of D+1..D+27
-    for start, end in rerun_windows(days, kpis.FCR_WINDOW_DAYS, MERGE_GAP_DAYS, first, last,
-                                    look_ahead_days=topics.WINDOW_DAYS - 1):
+    # a changed day D is read by the FCR of D-7..D-1 (re-run here) and by the contact topics of
+    # D+1..D+27 (re-run by topics_follow_up_sensor once this run has succeeded)
+    for start, end in rerun_windows(days, kpis.FCR_WINDOW_DAYS, MERGE_GAP_DAYS, first, last):
         sources = [s for s in interaction_sources if any(start <= d <= end for d in days_by_source[s])]
         staged_with_days.update(sources)
+        tags = {RANGE_START: start.isoformat(), RANGE_END: end.isoformat(),
+                "cx/trigger": "landing", "cx/sources": ",".join(sources)}
+        if (through := min(end + dt.timedelta(days=topics.WINDOW_DAYS - 1), last)) > end:
+            tags[TOPICS_THROUGH] = through.isoformat()
         requests.append(dg.RunRequest(
             run_key=f"landing-{batch}-{start}-{end}",
             asset_selection=[*(staging_key(s) for s in sources), *DAILY_CHAIN],
-            tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat(),
-                  "cx/trigger": "landing", "cx/sources": ",".join(sources)},
+            tags=tags,
         ))
     if rest := [s for s in interaction_sources if s not in staged_with_days]:
         requests.append(dg.RunRequest(
@@ -112,8 +126,8 @@ def landing_run_requests(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="New, changed or removed landing files (by content hash) -> re-stage the source and "
-    "re-run the daily tables of the days whose rows changed (plus the 7 days whose FCR reads them and the "
-    "27 days whose contact topics read them, up to the latest partition).",
+    "re-run the daily tables of the days whose rows changed (plus the 7 days whose FCR reads them); "
+    "topics_follow_up_sensor then re-runs the contact topics of the 27 days after.",
 )
 def landing_sensor(
     context: dg.SensorEvaluationContext, landing: LandingResource
@@ -150,6 +164,28 @@ def landing_sensor(
         f"{ {s: len(d) for s, d in days_by_source.items()} }; {len(requests)} run(s)"
     )
     return dg.SensorResult(run_requests=requests, cursor=state.to_cursor())
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    request_job=topics_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a successful landing run, re-runs contact_topics for the 27 days after its range: "
+    "their trailing window clusters the changed days.",
+)
+def topics_follow_up_sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+    tags = context.dagster_run.tags
+    if TOPICS_THROUGH not in tags or RANGE_END not in tags:
+        return dg.SkipReason(f"run {context.dagster_run.run_id} changed no day that later topics read")
+    start = dt.date.fromisoformat(tags[RANGE_END]) + dt.timedelta(days=1)
+    through = dt.date.fromisoformat(tags[TOPICS_THROUGH])
+    if start > through:
+        return dg.SkipReason(f"run {context.dagster_run.run_id}: no day after its range to re-run")
+    return dg.RunRequest(
+        run_key=f"topics-after-{context.dagster_run.run_id}",
+        tags={RANGE_START: start.isoformat(), RANGE_END: through.isoformat(),
+              "cx/trigger": "landing-topics", "cx/after_run": context.dagster_run.run_id},
+    )
 
 
 ALERT_BATCH = 100  # materializations read per evaluation
