@@ -17,6 +17,13 @@ starts); the warm run never loads it. Printed: transcripts/second, ratios to the
 batched call, mean and minimum cosine similarity to the plain loop's vectors, peak RSS. With
 ``--repeats N`` the paths take turns N times and each keeps its fastest round (other work on a shared
 machine slows whichever path runs at that moment).
+
+It also prints the arithmetic floor of a cold run, measured in the same run: the model's matrix
+products for exactly the product's padded batches (and, for the plain loop, for every text unpadded),
+counted from the model's own config, against the best rate at which this CPU multiplies the model's own
+weight matrices at the working precision (timed now, several batch heights, best kept). No path that
+computes the same vectors at that precision can run faster than that floor, whatever its batching or
+runtime: it bounds the cold-run ratio any implementation could reach on this machine.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import polars as pl
 from benchmarks.data import ADAPTERS, interactions
 
 MODES = ("plain_loop", "plain_batched", "product_cold", "product_warm")
+GEMM_ROWS = (1024, 2048, 4096, 8192)  # batch heights (padded tokens) at which the CPU's rate is timed
 
 
 def sample_transcripts(n: int, seed: int = 0) -> list[str]:
@@ -55,6 +63,73 @@ def _load() -> str:
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _matmul_flops(config, tokens: int, widths_sq: int) -> float:
+    """FLOPs of a BERT-style encoder's matrix products: ``tokens`` (padded) through every dense layer, and
+    ``widths_sq`` (sum over sequences of width squared) through attention (Q.K^T and weights.V)."""
+    hidden, inner, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    dense = 2 * (4 * hidden * hidden + 2 * hidden * inner)  # Q, K, V, output; FFN in and out
+    return layers * (tokens * dense + 4 * hidden * widths_sq)
+
+
+def roofline(workdir: Path) -> None:
+    """The arithmetic floor of a cold run (see the module docstring): writes roofline.json."""
+    import torch
+
+    from cx_platform.lib.embeddings import Embedder, normalize_text, text_status
+
+    texts = json.loads((workdir / "texts.json").read_text())
+    distinct = list(dict.fromkeys(t for t in map(normalize_text, texts) if text_status(t) == "ok"))
+    embedder = Embedder()
+    ids, _ = embedder.tokenize(distinct)
+    lengths = [len(x) for x in ids]
+    bert = embedder.model[0].auto_model
+    config = bert.config
+    batches = [lengths[batch[0]] * len(batch) for batch in embedder._batches(lengths)]
+    widths_sq = sum(lengths[batch[0]] ** 2 * len(batch) for batch in embedder._batches(lengths))
+    product = _matmul_flops(config, sum(batches), widths_sq)
+    # the plain loop encodes every row on its own: no padding, but duplicates and empty rows too
+    every = [len(x) for x in embedder.model.tokenizer(texts, truncation=True,
+                                                        max_length=embedder.max_seq_length)["input_ids"]]
+    plain = _matmul_flops(config, sum(every), sum(n * n for n in every))
+    layer = bert.encoder.layer[0]
+    weights = [
+        (layer.attention.self.query.weight, layer.attention.self.query.bias),
+        (layer.attention.self.key.weight, layer.attention.self.key.bias),
+        (layer.attention.self.value.weight, layer.attention.self.value.bias),
+        (layer.attention.output.dense.weight, layer.attention.output.dense.bias),
+        (layer.intermediate.dense.weight, layer.intermediate.dense.bias),
+        (layer.output.dense.weight, layer.output.dense.bias),
+    ]
+    dtype = weights[0][0].dtype
+    rates = {}
+    with torch.inference_mode():
+        for rows in GEMM_ROWS:
+            inputs = [torch.randn(rows, w.shape[1], dtype=dtype) for w, _ in weights]
+            best = float("inf")
+            for _ in range(6):  # one warm-up round, best of the rest
+                started = time.perf_counter()
+                for x, (w, b) in zip(inputs, weights, strict=True):
+                    torch.nn.functional.linear(x, w, b)
+                best = min(best, time.perf_counter() - started)
+            rates[rows] = 2 * rows * sum(w.numel() for w, _ in weights) / best
+        # the same FFN product at every precision a path could use (bf16/fp16 are fast only where native)
+        lower = {}
+        weight, bias = weights[4]
+        for low in (torch.float32, torch.bfloat16, torch.float16):
+            x, w, b = torch.randn(2048, weight.shape[1]).to(low), weight.to(low), bias.to(low)
+            best = float("inf")
+            for _ in range(4):
+                started = time.perf_counter()
+                torch.nn.functional.linear(x, w, b)
+                best = min(best, time.perf_counter() - started)
+            lower[str(low).removeprefix("torch.")] = 2 * 2048 * weight.numel() / best
+    (workdir / "roofline.json").write_text(json.dumps({
+        "product_flops": product, "plain_flops": plain, "dtype": str(dtype).removeprefix("torch."),
+        "rates": rates, "best_rate": max(rates.values()), "padded_tokens": sum(batches),
+        "tokens": sum(lengths), "lower_precision_rates": lower,
+    }))
 
 
 def run_mode(mode: str, workdir: Path) -> None:
@@ -106,9 +181,12 @@ def main() -> None:
         default=1,
         help="rounds of every path, fastest kept (default 1; more on a busy machine)",
     )
-    parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)  # internal: run one path
+    parser.add_argument("--mode", choices=(*MODES, "roofline"), help=argparse.SUPPRESS)  # internal: one path
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.mode == "roofline":
+        roofline(args.workdir)
+        return
     if args.mode:
         run_mode(args.mode, args.workdir)
         return
@@ -127,30 +205,31 @@ def main() -> None:
         f"native bf16: {bf16_supported()}, load average {_load()} (other work slows every path)"
     )
     results: dict[str, dict] = {}
+    floor: dict = {}
+
+    def run_in_fresh_process(mode: str, workdir: Path) -> dict:
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.embedding_speed", "--mode", mode, "--workdir", str(workdir)],
+            check=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+        )
+        return json.loads((workdir / f"{mode}.json").read_text())
+
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.repeats):  # the paths take turns; each keeps its fastest round
             workdir = Path(tmp) / f"round-{round_}"  # a fresh cache: the cold run is cold every round
             workdir.mkdir()
             (workdir / "texts.json").write_text(json.dumps(texts))
             for mode in MODES:
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "benchmarks.embedding_speed",
-                        "--mode",
-                        mode,
-                        "--workdir",
-                        str(workdir),
-                    ],
-                    check=True,
-                    env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
-                )
-                run = json.loads((workdir / f"{mode}.json").read_text())
+                run = run_in_fresh_process(mode, workdir)
                 run["vectors"] = np.load(workdir / f"{mode}.npy")
                 print(f"  round {round_ + 1}, {mode}: {run['seconds']:.1f} s", flush=True)
                 if mode not in results or run["seconds"] < results[mode]["seconds"]:
                     results[mode] = run
+            # the CPU's rate is timed after every round's paths; the best round is kept (a lower floor)
+            roofline_run = run_in_fresh_process("roofline", workdir)
+            if round_ == 0 or roofline_run["best_rate"] > floor["best_rate"]:
+                floor = roofline_run
 
     reference = results["plain_loop"]
     # empty and word-less texts (e.g. an NPS comment "0") get no vector from the product, by design
@@ -187,6 +266,23 @@ def main() -> None:
     print(
         f"product cold: {cold['encoded']} texts encoded ({cold['truncated']} truncated to the model's "
         f"max_seq_length), model {cold['model_id']}; warm: {results['product_warm']['cache_hits']} cache hits"
+    )
+    rate, plain_s = floor["best_rate"], reference["seconds"]
+    floor_s = floor["product_flops"] / rate
+    print(
+        f"arithmetic floor ({floor['dtype']}): the product's batches ({floor['padded_tokens']:,} padded tokens for "
+        f"{floor['tokens']:,} real) take {floor['product_flops'] / 1e9:,.0f} GFLOP of matrix products; this CPU "
+        f"multiplies the model's {floor['dtype']} weights at best at {rate / 1e9:.0f} GFLOP/s (timed now at "
+        f"{', '.join(f'{int(r)}: {v / 1e9:.0f}' for r, v in floor['rates'].items())} rows), so no path can "
+        f"encode these texts cold in under {floor_s:.1f} s: at most {plain_s / floor_s:.1f}x the plain loop "
+        f"(even unpadded: {plain_s * rate / floor['plain_flops']:.1f}x). The product's cold run computes at "
+        f"{floor['product_flops'] / cold['seconds'] / 1e9:.0f} GFLOP/s ({floor_s / cold['seconds']:.0%} of "
+        f"that rate), the plain loop at {floor['plain_flops'] / plain_s / 1e9:.0f} GFLOP/s."
+    )
+    lower = ", ".join(f"{k} {v / 1e9:.0f}" for k, v in floor["lower_precision_rates"].items())
+    print(
+        f"precision on this CPU (native bf16: {bf16_supported()}): the model's FFN product (2048 rows) runs at "
+        f"{lower} GFLOP/s; the product uses bf16 only where the CPU has native support, fp32 otherwise."
     )
     print(f"load average at the end: {_load()}")
 

@@ -42,11 +42,26 @@ def test_every_input_gets_one_row_with_a_status(embedder, tmp_path):
     assert np.array_equal(batch.vectors[6], batch.vectors[7])
 
 
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
 def test_vectors_match_plain_sentence_transformers(embedder, tmp_path):
+    """The reference is the model as a user loads it (fp32, plain ``encode``). The product's fp32 path
+    matches it to rounding; its bf16 path (taken only where the CPU has native bf16) stays within the
+    issue's bound (mean cosine >= 0.999)."""
+    from sentence_transformers import SentenceTransformer
+
+    from cx_platform.lib.embeddings import resolve_model_path
+
     texts = ["where is my package", "I want to cancel my subscription, it is too expensive", LONG]
-    plain = embedder.model.encode(texts, normalize_embeddings=True)
-    ours = embed_texts(texts, embedder, EmbeddingCache(tmp_path)).vectors
-    assert (plain * ours).sum(axis=1).min() > 0.9999
+    plain = SentenceTransformer(resolve_model_path(embedder.model_name), device="cpu").encode(texts)
+    fp32 = embed_texts(texts, Embedder(use_bf16=False), EmbeddingCache(tmp_path / "fp32")).vectors
+    assert _cosine(plain, fp32).min() > 0.9999
+    default = embed_texts(texts, embedder, EmbeddingCache(tmp_path / "default")).vectors
+    assert _cosine(plain, default).mean() >= 0.999 and _cosine(plain, default).min() > 0.995
+    assert np.allclose(np.linalg.norm(default, axis=1), 1, atol=1e-5)  # unit vectors at either precision
 
 
 def test_a_cached_run_reuses_vectors_without_loading_the_model(embedder, tmp_path):
