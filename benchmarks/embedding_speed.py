@@ -10,7 +10,9 @@ process, so its peak RSS is its own:
 * plain batched  - one ``model.encode(texts)`` call (sentence-transformers' own batching), for reference;
 * product cold   - ``embed_texts`` with an empty cache (dedup, one tokenizer pass, length-sorted
   token-bounded batches), then writing the cache;
-* product warm   - ``embed_texts`` again in a new process: every vector comes from the cache.
+* product warm   - ``embed_texts`` again in a new process: every vector comes from the cache;
+* product cold fp32 - only where the CPU has native bf16 (so the product runs in bf16): the cold run with
+  bf16 turned off, i.e. what the product's path gets on a CPU without native bf16.
 
 Model load time is excluded for the plain paths and the cold run (the model is loaded before the clock
 starts); the warm run never loads it. Printed: transcripts/second, ratios to the plain loop and to the
@@ -44,6 +46,7 @@ import polars as pl
 from benchmarks.data import ADAPTERS, interactions
 
 MODES = ("plain_loop", "plain_batched", "product_cold", "product_warm")
+FP32_MODE = "product_cold_fp32"  # run too where the CPU has native bf16: what a CPU without it gets
 GEMM_ROWS = (1024, 2048, 4096, 8192)  # batch heights (padded tokens) at which the CPU's rate is timed
 
 
@@ -150,8 +153,10 @@ def run_mode(mode: str, workdir: Path) -> None:
         seconds = time.perf_counter() - started
         extra = {}
     else:
-        embedder, cache = Embedder(), EmbeddingCache(workdir / "cache")
-        if mode == "product_cold":
+        fp32 = mode == FP32_MODE
+        embedder = Embedder(use_bf16=not fp32)
+        cache = EmbeddingCache(workdir / ("cache-fp32" if fp32 else "cache"))
+        if mode.startswith("product_cold"):
             embedder.model  # noqa: B018 - load before the clock starts, as for the plain paths
         started = time.perf_counter()
         batch = embed_texts(texts, embedder, cache)
@@ -181,7 +186,8 @@ def main() -> None:
         default=1,
         help="rounds of every path, fastest kept (default 1; more on a busy machine)",
     )
-    parser.add_argument("--mode", choices=(*MODES, "roofline"), help=argparse.SUPPRESS)  # internal: one path
+    # internal: run one path in this process
+    parser.add_argument("--mode", choices=(*MODES, FP32_MODE, "roofline"), help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.mode == "roofline":
@@ -220,7 +226,7 @@ def main() -> None:
             workdir = Path(tmp) / f"round-{round_}"  # a fresh cache: the cold run is cold every round
             workdir.mkdir()
             (workdir / "texts.json").write_text(json.dumps(texts))
-            for mode in MODES:
+            for mode in (*MODES, FP32_MODE) if bf16_supported() else MODES:
                 run = run_in_fresh_process(mode, workdir)
                 run["vectors"] = np.load(workdir / f"{mode}.npy")
                 print(f"  round {round_ + 1}, {mode}: {run['seconds']:.1f} s", flush=True)
@@ -284,6 +290,10 @@ def main() -> None:
         f"precision on this CPU (native bf16: {bf16_supported()}): the model's FFN product (2048 rows) runs at "
         f"{lower} GFLOP/s; the product uses bf16 only where the CPU has native support, fp32 otherwise."
     )
+    bounds = ", ".join(
+        f"{k} {plain_s * v / floor['product_flops']:.1f}x" for k, v in floor["lower_precision_rates"].items()
+    )
+    print(f"so the most a cold run could reach over the plain loop, by precision (at that FFN rate): {bounds}")
     print(f"load average at the end: {_load()}")
 
 
