@@ -96,6 +96,7 @@ def _print_summary(lake, seconds: float) -> None:
                   "kpi_funnel_daily", "kpi_operating_daily", "kpi_performance_daily", "quarantine"]:
         rows = pl.scan_parquet(lake.glob(table)).select(pl.len()).collect().item()
         print(f"  {table:<24} {rows:>8}  {lake.table_dir(table).resolve()}")
+    print(semantic_coverage(lake))
     with pl.Config(tbl_rows=20, tbl_cols=20, tbl_width_chars=160, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True, float_precision=3):
         print("\nHeadline KPIs per source over the whole sample (ratios of sums; null = not supported):")
@@ -110,6 +111,26 @@ def _print_summary(lake, seconds: float) -> None:
     print(f"\nExecutive dashboard: {dashboard.resolve()}")
     print(f"\nDone in {seconds:.0f} s. Open the UI with:\n"
           f"  DAGSTER_HOME={os.environ['DAGSTER_HOME']} .venv/bin/dagster dev -h 127.0.0.1 -p 3000")
+
+
+def semantic_coverage(lake) -> str:
+    """How much of the interactions the semantic layer labelled, and with what status."""
+    interactions = pl.scan_parquet(lake.glob("interactions")).select(pl.len()).collect().item()
+    labels = pl.scan_parquet(lake.glob("interaction_labels"))
+    counts = labels.select(
+        rows=pl.len(),
+        reason=pl.col("contact_reason").is_not_null().sum(),
+        csat=pl.col("semantic_csat").is_not_null().sum(),
+        status=pl.col("status").is_not_null().sum(),
+    ).collect().row(0, named=True)
+    statuses = labels.group_by("status").len().sort("len", descending=True).collect()
+    share = f"{counts['rows'] / interactions:.1%}" if interactions else "n/a"
+    return (
+        f"\nSemantic layer: {counts['rows']} of {interactions} interactions labelled ({share}), every one with a "
+        f"status; contact reason on {counts['reason']}, semantic CSAT and sentiment on {counts['csat']} "
+        "(the rows with a scorable English transcript)\n  status: "
+        + ", ".join(f"{s} {n}" for s, n in statuses.iter_rows())
+    )
 
 
 def unsupported_kpis(lake) -> pl.DataFrame:

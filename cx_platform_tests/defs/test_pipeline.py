@@ -99,6 +99,16 @@ def test_interactions_and_labels_cover_every_row(pipeline):
     assert calls["semantic_csat"].is_null().all()
 
 
+def test_demo_reports_the_semantic_coverage_it_finds(pipeline):
+    from cx_platform.demo import semantic_coverage
+
+    lake, _, _, _ = pipeline
+    inter = pl.scan_parquet(lake.glob("interactions")).collect()
+    report = semantic_coverage(lake)
+    assert f"{inter.height} of {inter.height} interactions labelled (100.0%)" in report
+    assert "from_source_reason" in report and " ok " in report  # the call-centre days and the tickets
+
+
 def test_embeddings_are_real_unit_vectors(pipeline):
     lake, _, _, _ = pipeline
     emb = lake.scan_days(
