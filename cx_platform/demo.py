@@ -99,7 +99,8 @@ def _print_summary(lake, seconds: float) -> None:
     print(semantic_coverage(lake))
     with pl.Config(tbl_rows=20, tbl_cols=20, tbl_width_chars=160, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True, float_precision=3):
-        print("\nHeadline KPIs per source over the whole sample (ratios of sums; null = not supported):")
+        print("\nHeadline KPIs per source over the whole sample (ratios of sums; null = not supported; "
+              "survey answers are not contacts, so a survey-only source shows 0 contacts and an NPS):")
         print(headline_kpis(lake))
         base = pl.read_parquet(lake.table_path("kpi_customer_base"))
         churn = base["churned"].sum() / base["customers"].sum()
