@@ -76,6 +76,16 @@ def _matmul_flops(config, tokens: int, widths_sq: int) -> float:
     return layers * (tokens * dense + 4 * hidden * widths_sq)
 
 
+def _best_seconds(run, rounds: int) -> float:
+    """The fastest of ``rounds`` calls of ``run`` (the first one doubles as the warm-up)."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def roofline(workdir: Path) -> None:
     """The arithmetic floor of a cold run (see the module docstring): writes roofline.json."""
     import torch
@@ -89,9 +99,9 @@ def roofline(workdir: Path) -> None:
     lengths = [len(x) for x in ids]
     bert = embedder.model[0].auto_model
     config = bert.config
-    batches = [lengths[batch[0]] * len(batch) for batch in embedder._batches(lengths)]
-    widths_sq = sum(lengths[batch[0]] ** 2 * len(batch) for batch in embedder._batches(lengths))
-    product = _matmul_flops(config, sum(batches), widths_sq)
+    shapes = [(len(batch), lengths[batch[0]]) for batch in embedder._batches(lengths)]  # (rows, width)
+    padded_tokens = sum(rows * width for rows, width in shapes)
+    product = _matmul_flops(config, padded_tokens, sum(rows * width**2 for rows, width in shapes))
     # the plain loop encodes every row on its own: no padding, but duplicates and empty rows too
     every = [len(x) for x in embedder.model.tokenizer(texts, truncation=True,
                                                         max_length=embedder.max_seq_length)["input_ids"]]
@@ -110,27 +120,22 @@ def roofline(workdir: Path) -> None:
     with torch.inference_mode():
         for rows in GEMM_ROWS:
             inputs = [torch.randn(rows, w.shape[1], dtype=dtype) for w, _ in weights]
-            best = float("inf")
-            for _ in range(6):  # one warm-up round, best of the rest
-                started = time.perf_counter()
+
+            def every_layer(inputs=inputs) -> None:
                 for x, (w, b) in zip(inputs, weights, strict=True):
                     torch.nn.functional.linear(x, w, b)
-                best = min(best, time.perf_counter() - started)
-            rates[rows] = 2 * rows * sum(w.numel() for w, _ in weights) / best
+
+            rates[rows] = 2 * rows * sum(w.numel() for w, _ in weights) / _best_seconds(every_layer, 6)
         # the same FFN product at every precision a path could use (bf16/fp16 are fast only where native)
         lower = {}
         weight, bias = weights[4]
         for low in (torch.float32, torch.bfloat16, torch.float16):
             x, w, b = torch.randn(2048, weight.shape[1]).to(low), weight.to(low), bias.to(low)
-            best = float("inf")
-            for _ in range(4):
-                started = time.perf_counter()
-                torch.nn.functional.linear(x, w, b)
-                best = min(best, time.perf_counter() - started)
-            lower[str(low).removeprefix("torch.")] = 2 * 2048 * weight.numel() / best
+            seconds = _best_seconds(lambda x=x, w=w, b=b: torch.nn.functional.linear(x, w, b), 4)
+            lower[str(low).removeprefix("torch.")] = 2 * 2048 * weight.numel() / seconds
     (workdir / "roofline.json").write_text(json.dumps({
         "product_flops": product, "plain_flops": plain, "dtype": str(dtype).removeprefix("torch."),
-        "rates": rates, "best_rate": max(rates.values()), "padded_tokens": sum(batches),
+        "rates": rates, "best_rate": max(rates.values()), "padded_tokens": padded_tokens,
         "tokens": sum(lengths), "lower_precision_rates": lower,
     }))
 

@@ -117,20 +117,24 @@ def _print_summary(lake, seconds: float) -> None:
 def semantic_coverage(lake) -> str:
     """How much of the interactions the semantic layer labelled, and with what status."""
     interactions = pl.scan_parquet(lake.glob("interactions")).select(pl.len()).collect().item()
-    labels = pl.scan_parquet(lake.glob("interaction_labels"))
-    counts = labels.select(
-        rows=pl.len(),
-        reason=pl.col("contact_reason").is_not_null().sum(),
-        csat=pl.col("semantic_csat").is_not_null().sum(),
-        status=pl.col("status").is_not_null().sum(),
-    ).collect().row(0, named=True)
-    statuses = labels.group_by("status").len().sort("len", descending=True).collect()
-    share = f"{counts['rows'] / interactions:.1%}" if interactions else "n/a"
+    by_status = (
+        pl.scan_parquet(lake.glob("interaction_labels"))
+        .group_by("status")
+        .agg(
+            rows=pl.len(),
+            reason=pl.col("contact_reason").is_not_null().sum(),
+            csat=pl.col("semantic_csat").is_not_null().sum(),
+        )
+        .sort("rows", descending=True)
+        .collect()
+    )
+    rows = by_status["rows"].sum()
+    share = f"{rows / interactions:.1%}" if interactions else "n/a"
     return (
-        f"\nSemantic layer: {counts['rows']} of {interactions} interactions labelled ({share}), every one with a "
-        f"status; contact reason on {counts['reason']}, semantic CSAT and sentiment on {counts['csat']} "
-        "(the rows with a scorable English transcript)\n  status: "
-        + ", ".join(f"{s} {n}" for s, n in statuses.iter_rows())
+        f"\nSemantic layer: {rows} of {interactions} interactions labelled ({share}); contact reason on "
+        f"{by_status['reason'].sum()}, semantic CSAT and sentiment on {by_status['csat'].sum()} (the rows with a "
+        "scorable English transcript)\n  status: "
+        + ", ".join(f"{status} {n}" for status, n in by_status.select("status", "rows").iter_rows())
     )
 
 
